@@ -1,0 +1,46 @@
+/* Shared C definitions: fixed-width types, the restrict macro, the hyperparameter struct, the OpenMP shim.
+ * Kernels trust their inputs: every check happens once in Python before the call (see gdfast/_validate.py). */
+#ifndef GDFAST_COMMON_H
+#define GDFAST_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+#if defined(_MSC_VER)
+#define GD_RESTRICT __restrict
+#else
+#define GD_RESTRICT restrict
+#endif
+
+#define GD_INLINE static inline
+
+/* The most state buffers a rule keeps per parameter (AMSGrad: m, v, vhat). */
+#define GD_MAX_SLOTS 3
+
+/* A rule's hyperparameters as the user sets them, and the step number t (counting from 1).
+ * Rules read the fields they need and ignore the rest. */
+typedef struct {
+    double lr, gamma, beta1, beta2, eps;
+    int64_t t;
+} gd_hyper;
+
+/* Elements a thread must have before a dense step forks threads: below it the fork/join
+ * costs more than it saves. Measured with bench/bench_threshold.py (README, "Threads"). */
+#ifndef GD_MIN_PER_THREAD
+#define GD_MIN_PER_THREAD 32768
+#endif
+
+#ifdef _OPENMP
+#include <omp.h>
+#define GD_PRAGMA(x) _Pragma(#x)
+#else
+/* Serial build: the same sources, one thread. */
+GD_INLINE int omp_get_max_threads(void) { return 1; }
+GD_INLINE int omp_get_thread_num(void) { return 0; }
+GD_INLINE int omp_get_num_threads(void) { return 1; }
+GD_INLINE void omp_set_num_threads(int n) { (void)n; }
+#define GD_PRAGMA(x) _Pragma(#x)
+#endif
+
+#endif

@@ -1,0 +1,19 @@
+"""gdfast: the update rules of Ruder's survey of gradient descent (arXiv:1609.04747) as in-place C kernels.
+
+    import numpy as np, gdfast as gd
+    w = np.zeros(1000, np.float32)
+    opt = gd.Adam([w], lr=1e-3)
+    opt.step([grad])
+"""
+from . import kernels, reference
+from ._kernels import get_num_threads, openmp_enabled
+from ._registry import RULES
+from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
+                    OPTIMIZERS)
+from ._threads import set_num_threads
+
+__version__ = "0.1.0"
+
+__all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
+           "Optimizer", "OPTIMIZERS", "RULES", "kernels", "reference", "openmp_enabled", "set_num_threads",
+           "get_num_threads"]

@@ -1,0 +1,126 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Cython glue between the Python API and csrc/: array -> pointer, GIL released around every kernel.
+
+Nothing here validates: gdfast/_validate.py checks every array (dtype, shape, contiguity, writability,
+overlap) before an object of this module sees it, and the kernels trust what they get.
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+cimport numpy as cnp
+
+cnp.import_array()
+
+RULE_NAMES = tuple(gd_rule_name(r).decode() for r in range(GD_N_RULES))
+RULE_SLOTS = tuple(gd_rule_slots(r) for r in range(GD_N_RULES))
+
+
+def openmp_enabled():
+    """True when the extension was built with OpenMP."""
+    return bool(gd_openmp_enabled())
+
+
+def get_num_threads():
+    """Threads the kernels may use (OpenMP's max threads; 1 in a serial build)."""
+    return gd_get_num_threads()
+
+
+def set_num_threads(int n):
+    gd_set_num_threads(n)
+
+
+cdef class DenseBatch:
+    """Parameters and their state buffers stepped together by one C call.
+
+    Pointers to the parameters and slots are taken once, here; the arrays are kept alive by this object.
+    ``step`` takes the gradients (validated, C-contiguous, same dtype and shapes) and the hyperparameters.
+    """
+    cdef int rule, is_double
+    cdef list keep_alive
+    cdef gd_dense_batch batch
+    cdef int64_t *size
+    cdef void **param
+    cdef const void **grad
+    cdef void **slots
+    cdef Py_ssize_t n_spans
+    cdef char **span_start  # byte ranges written by a step (params and slots), sorted and disjoint
+    cdef char **span_end
+
+    def __cinit__(self, int rule, list params, list states):
+        cdef Py_ssize_t n = len(params), i, k
+        cdef int n_slots = gd_rule_slots(rule)
+        if n_slots < 0 or len(states) != n:
+            raise ValueError("DenseBatch: unknown rule or states not one tuple per param")
+        self.rule = rule
+        self.is_double = n > 0 and (<cnp.ndarray?>params[0]).dtype.num == cnp.NPY_DOUBLE
+        self.keep_alive = [params, states]
+        self.size = <int64_t *>malloc(max(n, 1) * sizeof(int64_t))
+        self.param = <void **>malloc(max(n, 1) * sizeof(void *))
+        self.grad = <const void **>malloc(max(n, 1) * sizeof(void *))
+        self.slots = <void **>malloc(max(n * n_slots, 1) * sizeof(void *))
+        if not (self.size and self.param and self.grad and self.slots):
+            raise MemoryError()
+        for i in range(n):
+            self.size[i] = cnp.PyArray_SIZE(<cnp.ndarray?>params[i])
+            self.param[i] = cnp.PyArray_DATA(<cnp.ndarray?>params[i])
+            for k in range(n_slots):
+                self.slots[k * n + i] = cnp.PyArray_DATA(<cnp.ndarray?>states[i][k])
+        self.batch.n_arrays = n
+        self.batch.size = self.size
+        self.batch.param = self.param
+        self.batch.grad = self.grad
+        for k in range(GD_MAX_SLOTS):
+            self.batch.slot[k] = &self.slots[k * n] if k < n_slots else NULL
+        self._index_written_spans(params + [s for slots in states for s in slots])
+
+    cdef _index_written_spans(self, list arrays):
+        spans = sorted((<size_t>cnp.PyArray_DATA(a), <size_t>cnp.PyArray_NBYTES(a)) for a in arrays
+                       if cnp.PyArray_NBYTES(a))
+        self.span_start = <char **>malloc(max(len(spans), 1) * sizeof(char *))
+        self.span_end = <char **>malloc(max(len(spans), 1) * sizeof(char *))
+        if not (self.span_start and self.span_end):
+            raise MemoryError()
+        self.n_spans = len(spans)
+        for i, (start, size) in enumerate(spans):
+            self.span_start[i] = <char *><size_t>start
+            self.span_end[i] = <char *><size_t>start + <size_t>size
+
+    def __dealloc__(self):
+        free(self.size)
+        free(self.param)
+        free(<void *>self.grad)
+        free(self.slots)
+        free(self.span_start)
+        free(self.span_end)
+
+    def aliased(self, list grads):
+        """Index of the first gradient sharing a byte with a param or slot of this batch (a step writes
+        those while reading the gradient), or -1. Gradients must be contiguous ndarrays."""
+        cdef Py_ssize_t i, lo, hi, mid
+        cdef char *start
+        cdef char *end
+        for i in range(len(grads)):
+            start = <char *>cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
+            end = start + cnp.PyArray_NBYTES(<cnp.ndarray>grads[i])
+            if start == end:
+                continue
+            lo, hi = 0, self.n_spans  # find the last span starting before end
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self.span_start[mid] < end:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo > 0 and self.span_end[lo - 1] > start:
+                return i
+        return -1
+
+    def step(self, list grads, double lr, double gamma, double beta1, double beta2, double eps, int64_t t):
+        cdef Py_ssize_t i, n = self.batch.n_arrays
+        cdef gd_hyper hyper
+        if len(grads) != n:
+            raise ValueError("DenseBatch.step: one gradient per param")
+        for i in range(n):
+            self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
+        hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+        with nogil:
+            gd_dense_step(self.rule, self.is_double, &self.batch, &hyper)

@@ -1,0 +1,135 @@
+"""Input checks, one function per concept, called by every entry point before any memory is written.
+
+Errors name the argument: TypeError for a wrong type or dtype (gdfast never casts silently), ValueError for
+a wrong shape, layout or value, FloatingPointError for a non-finite gradient under check_finite.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from ._registry import RANGES
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _dtype_name(dtype):
+    return f"{dtype} ({dtype.str})" if dtype.byteorder == ">" else str(dtype)
+
+
+def param(p, name):
+    """A parameter the kernels update in place: float32/float64 ndarray, C-contiguous, aligned, writeable."""
+    if not isinstance(p, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, got {type(p).__name__}")
+    if p.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64 (native byte order), got {_dtype_name(p.dtype)}")
+    if not (p.flags.c_contiguous and p.flags.aligned):
+        raise ValueError(f"{name} must be C-contiguous and aligned: it is updated in place "
+                         "(pass np.ascontiguousarray(x) and keep that array)")
+    if not p.flags.writeable:
+        raise ValueError(f"{name} is read-only: it is updated in place")
+    return p
+
+
+def params(ps):
+    """The list of parameters of an optimizer: an ndarray or a non-empty list/tuple of them, not overlapping."""
+    if isinstance(ps, np.ndarray):
+        ps = [ps]
+    elif isinstance(ps, (list, tuple)):
+        ps = list(ps)
+    else:
+        raise TypeError(f"params must be a numpy.ndarray or a list of them, got {type(ps).__name__}")
+    if not ps:
+        raise ValueError("params is empty")
+    for i, p in enumerate(ps):
+        param(p, f"params[{i}]")
+    disjoint(ps, [f"params[{i}]" for i in range(len(ps))])
+    return ps
+
+
+def disjoint(arrays, names):
+    """No two of these (contiguous) arrays share a byte: each is written by the kernels."""
+    spans = sorted((a.__array_interface__["data"][0], a.nbytes, name) for a, name in zip(arrays, names)
+                   if a.nbytes)
+    for (start, size, name), (next_start, _, next_name) in zip(spans, spans[1:]):
+        if start + size > next_start:
+            raise ValueError(f"{name} and {next_name} share memory; each must be a separate array")
+
+
+def dense_grad(g, p, name):
+    """A dense gradient for parameter p: an ndarray of p's dtype and shape, returned C-contiguous and aligned
+    (a strided or unaligned gradient is copied once)."""
+    if not isinstance(g, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray with the dtype of its parameter, got {type(g).__name__}")
+    if g.dtype != p.dtype:
+        raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
+                        "gdfast does not cast: pass a gradient of the parameter's dtype")
+    if g.shape != p.shape:
+        raise ValueError(f"{name} has shape {g.shape} but its parameter has shape {p.shape}")
+    if not (g.flags.c_contiguous and g.flags.aligned):
+        g = np.ascontiguousarray(g)
+    return g
+
+
+def grad_list(grads, n_params):
+    """The gradients of a step as a list: one per parameter, or a bare gradient for a single parameter."""
+    if isinstance(grads, (list, tuple)):
+        grads = list(grads)
+    else:
+        grads = [grads]
+    if len(grads) != n_params:
+        raise ValueError(f"grads has {len(grads)} gradients for {n_params} params; pass one per param, in order")
+    return grads
+
+
+def finite(grads):
+    """check_finite: every gradient entry is finite."""
+    for i, g in enumerate(grads):
+        if not np.isfinite(g).all():
+            raise FloatingPointError(f"grads[{i}] contains NaN or Inf (check_finite=True); nothing was updated")
+
+
+def slot(s, p, name):
+    """A state buffer of parameter p: p's dtype and shape, C-contiguous, aligned and writeable."""
+    if not isinstance(s, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(s).__name__}")
+    if s.dtype != p.dtype:
+        raise TypeError(f"{name} has dtype {_dtype_name(s.dtype)} but its parameter is {p.dtype}")
+    if s.shape != p.shape:
+        raise ValueError(f"{name} has shape {s.shape} but its parameter has shape {p.shape}")
+    if not (s.flags.c_contiguous and s.flags.aligned):
+        raise ValueError(f"{name} must be C-contiguous and aligned: it is updated in place")
+    if not s.flags.writeable:
+        raise ValueError(f"{name} is read-only: it is updated in place")
+    return s
+
+
+def hyperparameter(name, value):
+    """A hyperparameter as a float within its range (csrc needs lr >= 0, gamma and betas in [0, 1), eps > 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    low, high, low_ok, high_ok = RANGES[name]
+    inside = (low < value or (low_ok and value == low)) and (value < high or (high_ok and value == high))
+    if not (math.isfinite(value) and inside):
+        interval = f"{'[' if low_ok else '('}{low:g}, {high:g}{']' if high_ok else ')'}"
+        raise ValueError(f"{name} must be finite and in {interval}, got {value!r}")
+    return value
+
+
+def hyperparameters(rule, given):
+    """The rule's defaults overridden by the given values, each checked; unknown names are a TypeError."""
+    unknown = set(given) - set(rule.defaults)
+    if unknown:
+        raise TypeError(f"{rule.class_name} got unknown hyperparameter(s) {sorted(unknown)}; "
+                        f"it takes {list(rule.defaults)}")
+    return {name: hyperparameter(name, given.get(name, default)) for name, default in rule.defaults.items()}
+
+
+def step_count(t, name="t"):
+    """A step number: an integer >= 0 (0 means no step taken yet)."""
+    if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(t).__name__}")
+    if t < 0:
+        raise ValueError(f"{name} must be >= 0, got {t}")
+    return int(t)

@@ -1,0 +1,57 @@
+"""The functional face of the C rules: the same kernels as the optimizers, no object, the caller keeps the state.
+
+``gd.kernels.adam(param, grad, m, v, t=1, lr=1e-3)`` updates param, m and v in place by one Adam step at
+step number t (counting from 1). Every rule takes ``(param, grad, *slots, t, **hyperparameters)`` with the
+slots in the order of the survey's symbols (``gd.RULES[name].slots``) and the optimizer's defaults. Inputs are
+checked as the optimizers check them, before anything is written.
+"""
+import inspect
+
+from . import _validate
+from ._kernels import DenseBatch
+from ._registry import RULES, kernel_arguments
+
+
+def _kernel(rule):
+    def kernel(param, grad, *slots, t, **hyperparameters):
+        param = _validate.param(param, "param")
+        grad = _validate.dense_grad(grad, param, "grad")
+        if len(slots) != len(rule.slots):
+            raise TypeError(f"{rule.name} takes {len(rule.slots)} state array(s) {list(rule.slots)} after grad, "
+                            f"got {len(slots)}")
+        slots = [_validate.slot(s, param, name) for s, name in zip(slots, rule.slots)]
+        _validate.disjoint([param, *slots], ["param", *rule.slots])
+        t = _validate.step_count(t)
+        if t < 1:
+            raise ValueError("t must be >= 1: it is the number of the step being taken")
+        args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters))
+        batch = DenseBatch(rule.id, [param], [tuple(slots)])
+        if batch.aliased([grad]) >= 0:
+            grad = grad.copy()
+        batch.step([grad], *args, t)
+
+    P = inspect.Parameter
+    kernel.__signature__ = inspect.Signature(
+        [P("param", P.POSITIONAL_ONLY), P("grad", P.POSITIONAL_ONLY)]
+        + [P(s, P.POSITIONAL_ONLY) for s in rule.slots]
+        + [P("t", P.KEYWORD_ONLY)]
+        + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()])
+    kernel.__name__ = kernel.__qualname__ = rule.name
+    kernel.__doc__ = (f"One in-place {rule.class_name} step: {rule.equation}.\n\n"
+                      f"State arrays (updated in place): {', '.join(rule.slots) or 'none'}. "
+                      f"See gdfast.{rule.class_name} for the equations.")
+    return kernel
+
+
+sgd = _kernel(RULES["sgd"])
+momentum = _kernel(RULES["momentum"])
+nag = _kernel(RULES["nag"])
+adagrad = _kernel(RULES["adagrad"])
+adadelta = _kernel(RULES["adadelta"])
+rmsprop = _kernel(RULES["rmsprop"])
+adam = _kernel(RULES["adam"])
+adamax = _kernel(RULES["adamax"])
+nadam = _kernel(RULES["nadam"])
+amsgrad = _kernel(RULES["amsgrad"])
+
+__all__ = list(RULES)

@@ -1,0 +1,273 @@
+"""The optimizers: parameters bound at construction, updated in place by the C kernels.
+
+An optimizer validates its inputs, owns the state buffers (named by the survey's symbols), counts the steps
+and hands whole lists of arrays to one C call per dtype. It never loops over elements itself.
+"""
+import inspect
+
+import numpy as np
+
+from . import _validate
+from ._kernels import DenseBatch
+from ._registry import RULES, kernel_arguments
+
+
+class Optimizer:
+    """Base class of the ten update rules; use a subclass (``gd.Adam([w], lr=1e-3)``).
+
+    Parameters
+    ----------
+    params : ndarray or list of ndarray
+        float32/float64, C-contiguous, writeable, not sharing memory. Updated in place by :meth:`step`.
+    check_finite : bool
+        Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
+    **hyperparameters
+        The rule's hyperparameters (see the class); each is also an attribute, writable between steps.
+    """
+
+    rule = None  # the row of gdfast._registry.RULES, set by each subclass
+
+    def __init_subclass__(cls, rule, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.rule = RULES[rule]
+        for name in cls.rule.defaults:
+            setattr(cls, name, _hyperparameter_property(name))
+        cls.__signature__ = _signature(cls.rule)
+
+    def __init__(self, params, *, check_finite=False, **hyperparameters):
+        self._params = _validate.params(params)
+        self._hyper = _validate.hyperparameters(self.rule, hyperparameters)
+        self._kernel_args = kernel_arguments(self._hyper)
+        self.check_finite = bool(check_finite)
+        self._t = 0
+        self._state = [tuple(np.zeros_like(p) for _ in self.rule.slots) for p in self._params]
+        self._batches = self._make_batches()
+
+    def _make_batches(self):
+        """One C batch per dtype: (indices of its params, or None for all, DenseBatch)."""
+        by_dtype = {}
+        for i, p in enumerate(self._params):
+            by_dtype.setdefault(p.dtype, []).append(i)
+        whole = len(by_dtype) == 1
+        return [(None if whole else idx,
+                 DenseBatch(self.rule.id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
+                for idx in by_dtype.values()]
+
+    @property
+    def params(self):
+        """The bound parameters (the user's arrays, updated in place)."""
+        return list(self._params)
+
+    @property
+    def t(self):
+        """Steps taken so far (the survey's t of the last step)."""
+        return self._t
+
+    @property
+    def hyperparameters(self):
+        """A copy of the current hyperparameters."""
+        return dict(self._hyper)
+
+    @property
+    def state(self):
+        """Per parameter, its state buffers by the survey's symbols (live arrays: do not resize)."""
+        return [dict(zip(self.rule.slots, slots)) for slots in self._state]
+
+    def step(self, grads):
+        """One update of every parameter from its gradient.
+
+        grads: one ndarray per parameter (same dtype and shape; any strides), in order, or a bare array when
+        the optimizer has a single parameter. Nothing is written when a check fails.
+        """
+        grads = _validate.grad_list(grads, len(self._params))
+        grads = [_validate.dense_grad(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        if self.check_finite:
+            _validate.finite(grads)
+        t = self._t + 1
+        for idx, batch in self._batches:
+            batch_grads = grads if idx is None else [grads[i] for i in idx]
+            aliased = batch.aliased(batch_grads)
+            while aliased >= 0:  # a gradient sharing memory with what the step writes is read from a copy
+                batch_grads[aliased] = batch_grads[aliased].copy()
+                aliased = batch.aliased(batch_grads)
+            batch.step(batch_grads, *self._kernel_args, t)
+        self._t = t
+
+    def state_dict(self):
+        """The optimizer's state as a flat dict of plain numbers and arrays (copies).
+
+        Keys: ``rule``, ``t``, each hyperparameter, and ``<slot>.<i>`` for the slots of parameter i
+        (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
+        """
+        out = {"rule": self.rule.name, "t": self._t, **self._hyper}
+        for i, slots in enumerate(self._state):
+            for name, buf in zip(self.rule.slots, slots):
+                out[f"{name}.{i}"] = buf.copy()
+        return out
+
+    def load_state_dict(self, state):
+        """Restore a :meth:`state_dict` (a dict or a loaded .npz). Everything is checked before anything is
+        written; slots must have their parameter's dtype and shape exactly."""
+        expected = {"rule", "t", *self._hyper,
+                    *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
+        keys = set(state.keys())
+        if keys != expected:
+            raise ValueError(f"state does not match this {type(self).__name__}: missing {sorted(expected - keys)}, "
+                             f"unexpected {sorted(keys - expected)}")
+        rule = str(np.asarray(state["rule"]))
+        if rule != self.rule.name:
+            raise ValueError(f"state is of rule {rule!r}, this optimizer is {self.rule.name!r}")
+        t = _validate.step_count(_scalar(state["t"]), "state['t']")
+        hyper = {name: _validate.hyperparameter(name, _scalar(state[name])) for name in self._hyper}
+        sources = []
+        for i, (p, slots) in enumerate(zip(self._params, self._state)):
+            for name, buf in zip(self.rule.slots, slots):
+                src = np.asarray(state[f"{name}.{i}"])
+                if src.dtype != p.dtype:
+                    raise TypeError(f"state['{name}.{i}'] has dtype {src.dtype}, its parameter is {p.dtype}")
+                if src.shape != p.shape:
+                    raise ValueError(f"state['{name}.{i}'] has shape {src.shape}, its parameter {p.shape}")
+                sources.append((buf, src))
+        for buf, src in sources:
+            np.copyto(buf, src)
+        self._t = t
+        self._hyper = hyper
+        self._kernel_args = kernel_arguments(hyper)
+
+    def __repr__(self):
+        hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
+        return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper})"
+
+
+def _scalar(x):
+    """A number stored in a state dict (a Python number, or a 0-d array after np.load)."""
+    x = np.asarray(x)
+    if x.shape != ():
+        raise ValueError(f"expected a scalar in the state, got an array of shape {x.shape}")
+    return x.item()
+
+
+def _hyperparameter_property(name):
+    def get(self):
+        return self._hyper[name]
+
+    def set(self, value):
+        self._hyper[name] = _validate.hyperparameter(name, value)
+        self._kernel_args = kernel_arguments(self._hyper)
+
+    return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step.")
+
+
+def _signature(rule):
+    P = inspect.Parameter
+    return inspect.Signature(
+        [P("params", P.POSITIONAL_OR_KEYWORD)]
+        + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()]
+        + [P("check_finite", P.KEYWORD_ONLY, default=False)])
+
+
+class SGD(Optimizer, rule="sgd"):
+    r"""Stochastic gradient descent: :math:`\theta \leftarrow \theta - \eta\, g_t`.
+
+    Hyperparameters: lr (:math:`\eta`, 0.01). No state.
+    """
+
+
+class Momentum(Optimizer, rule="momentum"):
+    r"""SGD with momentum (survey section 4.1):
+
+    .. math:: v_t = \gamma v_{t-1} + \eta g_t, \qquad \theta \leftarrow \theta - v_t
+
+    Hyperparameters: lr (:math:`\eta`, 0.01), gamma (0.9). State: v.
+    """
+
+
+class NAG(Optimizer, rule="nag"):
+    r"""Nesterov accelerated gradient (survey section 4.2), in the look-ahead form of the survey's Nadam section:
+
+    .. math:: v_t = \gamma v_{t-1} + \eta g_t, \qquad \phi \leftarrow \phi - (\gamma v_t + \eta g_t)
+
+    The array holds :math:`\phi = \theta - \gamma v`, so the gradient the caller computes at the stored
+    parameters is exactly the survey's :math:`\nabla J(\theta - \gamma v_{t-1})`.
+    Hyperparameters: lr (:math:`\eta`, 0.01), gamma (0.9). State: v.
+    """
+
+
+class Adagrad(Optimizer, rule="adagrad"):
+    r"""Adagrad (survey section 4.3), eps inside the square root as the survey writes it:
+
+    .. math:: G_t = G_{t-1} + g_t^2, \qquad \theta \leftarrow \theta - \frac{\eta}{\sqrt{G_t + \epsilon}} g_t
+
+    Hyperparameters: lr (0.01), eps (1e-8). State: G.
+    """
+
+
+class Adadelta(Optimizer, rule="adadelta"):
+    r"""Adadelta (survey section 4.4):
+
+    .. math::
+        E[g^2]_t = \gamma E[g^2]_{t-1} + (1-\gamma) g_t^2, \quad
+        \Delta\theta_t = -\frac{\sqrt{E[\Delta\theta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}} g_t, \quad
+        E[\Delta\theta^2]_t = \gamma E[\Delta\theta^2]_{t-1} + (1-\gamma)\Delta\theta_t^2, \quad
+        \theta \leftarrow \theta + \eta\, \Delta\theta_t
+
+    Hyperparameters: gamma (0.9), eps (1e-6), lr (1.0: the survey's rule has no learning rate; another value
+    scales the step). State: Eg2, Edx2.
+    """
+
+
+class RMSprop(Optimizer, rule="rmsprop"):
+    r"""RMSprop (survey section 4.5):
+
+    .. math:: E[g^2]_t = \gamma E[g^2]_{t-1} + (1-\gamma) g_t^2, \qquad
+              \theta \leftarrow \theta - \frac{\eta}{\sqrt{E[g^2]_t + \epsilon}} g_t
+
+    Hyperparameters: lr (0.001), gamma (0.9), eps (1e-8). State: Eg2.
+    """
+
+
+class Adam(Optimizer, rule="adam"):
+    r"""Adam (survey section 4.6):
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
+        \hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v_t}{1-\beta_2^t}, \quad
+        \theta \leftarrow \theta - \frac{\eta}{\sqrt{\hat v_t} + \epsilon} \hat m_t
+
+    Hyperparameters: lr (0.001), beta1 (0.9), beta2 (0.999), eps (1e-8). State: m, v.
+    """
+
+
+class AdaMax(Optimizer, rule="adamax"):
+    r"""AdaMax (survey section 4.7):
+
+    .. math:: m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad u_t = \max(\beta_2 u_{t-1}, |g_t|), \quad
+              \theta \leftarrow \theta - \frac{\eta}{u_t} \hat m_t
+
+    Where :math:`u_t = 0` (all gradients so far zero) no step is taken. Hyperparameters: lr (0.002),
+    beta1 (0.9), beta2 (0.999). State: m, u.
+    """
+
+
+class Nadam(Optimizer, rule="nadam"):
+    r"""Nadam as the survey derives it (section 4.8):
+
+    .. math:: \theta \leftarrow \theta - \frac{\eta}{\sqrt{\hat v_t} + \epsilon}
+              \Big(\beta_1 \hat m_t + \frac{(1-\beta_1) g_t}{1-\beta_1^t}\Big)
+
+    with :math:`m_t, v_t, \hat m_t, \hat v_t` as Adam. Hyperparameters: lr (0.002), beta1 (0.9), beta2 (0.999),
+    eps (1e-8). State: m, v.
+    """
+
+
+class AMSGrad(Optimizer, rule="amsgrad"):
+    r"""AMSGrad as the survey writes it (section 4.9), without bias correction:
+
+    .. math:: m_t, v_t \text{ as Adam}, \quad \hat v_t = \max(\hat v_{t-1}, v_t), \quad
+              \theta \leftarrow \theta - \frac{\eta}{\sqrt{\hat v_t} + \epsilon} m_t
+
+    Hyperparameters: lr (0.001), beta1 (0.9), beta2 (0.999), eps (1e-8). State: m, v, vhat.
+    """
+
+
+OPTIMIZERS = {cls.rule.name: cls for cls in Optimizer.__subclasses__()}

@@ -1,0 +1,64 @@
+"""Build of gdfast's C extension: csrc/ + gdfast/_kernels.pyx.
+
+One compiler test decides OpenMP: with it the kernels are built with -fopenmp, without it (or with
+GDFAST_NO_OPENMP=1) the same sources are built serial and a warning says so.
+"""
+import os
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+OPENMP_TEST = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+# -O3 and vectorisation; no -ffast-math (it breaks NaN/Inf and agreement with gdfast/reference.py).
+# -fno-math-errno lets sqrt vectorise; -ffp-contract=off keeps a*b+c rounded as written (no silent FMA).
+BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-ffp-contract=off", "-fopenmp-simd"]
+
+
+def compiler_accepts_openmp(compiler):
+    """Compile and link a tiny OpenMP program with the compiler setuptools will use."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "omp_test.c")
+        with open(source, "w") as f:
+            f.write(OPENMP_TEST)
+        try:
+            objects = compiler.compile([source], output_dir=tmp, extra_postargs=["-fopenmp"])
+            compiler.link_executable(objects, os.path.join(tmp, "omp_test"), extra_postargs=["-fopenmp"])
+        except Exception:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        use_openmp = os.environ.get("GDFAST_NO_OPENMP", "") not in ("1", "true", "yes")
+        if use_openmp and not compiler_accepts_openmp(self.compiler):
+            warnings.warn("gdfast: the compiler does not support OpenMP; building the kernels serial (one thread)")
+            use_openmp = False
+        for ext in self.extensions:
+            ext.extra_compile_args = BASE_FLAGS + (["-fopenmp"] if use_openmp else [])
+            ext.extra_link_args = ["-fopenmp"] if use_openmp else []
+        super().build_extensions()
+
+
+if sys.platform == "win32":
+    BASE_FLAGS = ["/O2"]
+
+extensions = [
+    Extension(
+        "gdfast._kernels",
+        sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
+        include_dirs=["csrc", np.get_include()],
+        depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    )
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+    cmdclass={"build_ext": BuildExt},
+)
