@@ -25,7 +25,7 @@ typedef struct {
     int64_t t;
 } gd_hyper;
 
-/* Elements a thread must have before a dense step forks threads: below it the fork/join
+/* Default number of elements a thread must have before a dense step forks threads: below it the fork/join
  * costs more than it saves. Measured with bench/bench_threshold.py (README, "Threads"). */
 #ifndef GD_MIN_PER_THREAD
 #define GD_MIN_PER_THREAD 32768

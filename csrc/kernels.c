@@ -1,10 +1,12 @@
 /* The kernels, expanded from impl.h once for float32 and once for float64. */
 #include "kernels.h"
 
-/* Threads worth forking for n elements: none below GD_MIN_PER_THREAD elements per thread. */
+static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
+
+/* Threads worth forking for n elements: none below gd_min_per_thread elements per thread. */
 static int gd_threads_for(int64_t n)
 {
-    int64_t wanted = n / GD_MIN_PER_THREAD, available = omp_get_max_threads();
+    int64_t wanted = n / gd_min_per_thread, available = omp_get_max_threads();
     if (wanted < 1)
         return 1;
     return (int)(wanted < available ? wanted : available);
@@ -75,3 +77,7 @@ int gd_openmp_enabled(void)
 int gd_get_num_threads(void) { return omp_get_max_threads(); }
 
 void gd_set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : 1); }
+
+int64_t gd_get_min_per_thread(void) { return gd_min_per_thread; }
+
+void gd_set_min_per_thread(int64_t n) { gd_min_per_thread = n > 0 ? n : 1; }

@@ -36,5 +36,8 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
 int gd_openmp_enabled(void);
 int gd_get_num_threads(void);
 void gd_set_num_threads(int n);
+/* Elements per thread below which a dense step stays on one thread (tuning and benchmarks only). */
+int64_t gd_get_min_per_thread(void);
+void gd_set_min_per_thread(int64_t n);
 
 #endif

@@ -23,3 +23,5 @@ cdef extern from "kernels.h" nogil:
     int gd_openmp_enabled()
     int gd_get_num_threads()
     void gd_set_num_threads(int n)
+    int64_t gd_get_min_per_thread()
+    void gd_set_min_per_thread(int64_t n)

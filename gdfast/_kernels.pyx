@@ -28,6 +28,16 @@ def set_num_threads(int n):
     gd_set_num_threads(n)
 
 
+def get_min_per_thread():
+    """Elements each thread must get before a dense step forks threads (see csrc/common.h)."""
+    return gd_get_min_per_thread()
+
+
+def set_min_per_thread(int64_t n):
+    """Tuning and benchmarks only: change the fork threshold of dense steps for this process."""
+    gd_set_min_per_thread(n)
+
+
 cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 

@@ -1,0 +1,254 @@
+"""Dense float32 step time of gdfast's ten update rules against torch.optim and naive NumPy.
+
+Measures, in one process with 2 threads (torch and gdfast; NumPy ufuncs are single-threaded), the median
+microseconds per optimizer step for N = 1e3, 1e5, 1e7 elements in one array and for 100 arrays of random
+sizes totalling 1e6, for each of:
+
+* gdfast     ``opt.step(grads)``
+* torch      ``torch.optim`` with ``foreach=True``, and with ``fused=True`` where torch accepts it on CPU
+             (p.grad is set once to a fixed tensor; only ``opt.step()`` is timed)
+* numpy      the rule written naively with in-place ufuncs (``out=``), a dict of small functions below.
+
+Effective bandwidth counts 4*N*(3 + 2*slots) bytes per step (read g, read+write theta and each state slot).
+The roofline is the in-place triad y += a*x at N=1e7 (12 bytes/element), measured in the same run as the
+better of torch ``y.add_(x, alpha=a)`` and gdfast SGD (which is that triad); every rule at N=1e7 is reported
+as a percentage of it. The table is printed and written to bench/results/dense.md.
+
+Run:  python bench/bench_dense.py            # full run, a few minutes
+      python bench/bench_dense.py --quick    # smoke test: fewer repetitions, no N=1e7
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import gdfast as gd
+
+THREADS = 2
+SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}
+LIST_CASE = "100 arrays, 1e6"
+
+
+# ---------------------------------------------------------------------------------------------- timing
+def median_us(fn, budget_s, min_samples=7):
+    """Median wall time of fn() in microseconds: warm up, then batch calls so each sample lasts >= ~1 ms."""
+    for _ in range(3):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    inner = max(1, int(1e-3 / once))
+    samples = max(min_samples, int(budget_s / (once * inner)))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return 1e6 * float(np.median(times))
+
+
+# ---------------------------------------------------------------------------------------------- peers
+def gdfast_step(rule, params, grads):
+    opt = gd.OPTIMIZERS[rule](params)
+    return lambda: opt.step(grads)
+
+
+TORCH = {  # rule -> (torch.optim class, kwargs)
+    "sgd": (torch.optim.SGD, dict(lr=0.01)),
+    "momentum": (torch.optim.SGD, dict(lr=0.01, momentum=0.9)),
+    "nag": (torch.optim.SGD, dict(lr=0.01, momentum=0.9, nesterov=True)),
+    "adagrad": (torch.optim.Adagrad, dict(lr=0.01)),
+    "adadelta": (torch.optim.Adadelta, dict(lr=1.0, rho=0.9)),
+    "rmsprop": (torch.optim.RMSprop, dict(lr=1e-3, alpha=0.9)),
+    "adam": (torch.optim.Adam, dict(lr=1e-3)),
+    "adamax": (torch.optim.Adamax, dict(lr=2e-3)),
+    "nadam": (torch.optim.NAdam, dict(lr=2e-3)),
+    "amsgrad": (torch.optim.Adam, dict(lr=1e-3, amsgrad=True)),
+}
+
+
+def torch_step(rule, params, grads, mode):
+    """mode 'foreach' or 'fused'; None when torch refuses that mode for this rule on CPU."""
+    cls, kw = TORCH[rule]
+    ps = [torch.from_numpy(p) for p in params]  # torch's own copies below: the peers never share memory
+    ps = [p.clone().requires_grad_(True) for p in ps]
+    for p, g in zip(ps, grads):
+        p.grad = torch.from_numpy(g.copy())
+    try:
+        opt = cls(ps, **kw, **{mode: True})
+        with torch.no_grad():
+            opt.step()
+    except (RuntimeError, TypeError, ValueError):
+        return None
+    return opt.step
+
+
+def _adam_moments(g, m, v, tmp, b1=0.9, b2=0.999):
+    m *= b1; np.multiply(g, 1 - b1, out=tmp); m += tmp
+    v *= b2; np.multiply(g, g, out=tmp); tmp *= 1 - b2; v += tmp
+
+
+def np_sgd(p, g, s, tmp, t, lr=0.01):
+    np.multiply(g, lr, out=tmp); p -= tmp
+
+
+def np_momentum(p, g, s, tmp, t, lr=0.01, gamma=0.9):
+    v, = s; v *= gamma; np.multiply(g, lr, out=tmp); v += tmp; p -= v
+
+
+def np_nag(p, g, s, tmp, t, lr=0.01, gamma=0.9):
+    v, = s; v *= gamma; np.multiply(g, lr, out=tmp); v += tmp; p -= tmp; np.multiply(v, gamma, out=tmp); p -= tmp
+
+
+def np_adagrad(p, g, s, tmp, t, lr=0.01, eps=1e-8):
+    G, = s; np.multiply(g, g, out=tmp); G += tmp
+    np.add(G, eps, out=tmp); np.sqrt(tmp, out=tmp); np.divide(g, tmp, out=tmp); tmp *= lr; p -= tmp
+
+
+def np_adadelta(p, g, s, tmp, t, lr=1.0, gamma=0.9, eps=1e-6):
+    Eg2, Edx2 = s; tmp, tmp2 = tmp
+    Eg2 *= gamma; np.multiply(g, g, out=tmp); tmp *= 1 - gamma; Eg2 += tmp
+    np.add(Edx2, eps, out=tmp); np.add(Eg2, eps, out=tmp2); np.divide(tmp, tmp2, out=tmp); np.sqrt(tmp, out=tmp)
+    tmp *= g  # tmp = -dx
+    Edx2 *= gamma; np.multiply(tmp, tmp, out=tmp2); tmp2 *= 1 - gamma; Edx2 += tmp2
+    tmp *= lr; p -= tmp
+
+
+def np_rmsprop(p, g, s, tmp, t, lr=1e-3, gamma=0.9, eps=1e-8):
+    Eg2, = s; Eg2 *= gamma; np.multiply(g, g, out=tmp); tmp *= 1 - gamma; Eg2 += tmp
+    np.add(Eg2, eps, out=tmp); np.sqrt(tmp, out=tmp); np.divide(g, tmp, out=tmp); tmp *= lr; p -= tmp
+
+
+def np_adam(p, g, s, tmp, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m, v = s; _adam_moments(g, m, v, tmp, b1, b2)
+    np.multiply(v, 1 / (1 - b2**t), out=tmp); np.sqrt(tmp, out=tmp); tmp += eps
+    np.divide(m, tmp, out=tmp); tmp *= lr / (1 - b1**t); p -= tmp
+
+
+def np_adamax(p, g, s, tmp, t, lr=2e-3, b1=0.9, b2=0.999):
+    m, u = s; m *= b1; np.multiply(g, 1 - b1, out=tmp); m += tmp
+    u *= b2; np.abs(g, out=tmp); np.maximum(u, tmp, out=u)
+    np.divide(m, u, out=tmp); tmp *= lr / (1 - b1**t); p -= tmp
+
+
+def np_nadam(p, g, s, tmp, t, lr=2e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m, v = s; tmp, tmp2 = tmp; _adam_moments(g, m, v, tmp, b1, b2)
+    np.multiply(m, b1, out=tmp); np.multiply(g, 1 - b1, out=tmp2); tmp += tmp2; tmp *= 1 / (1 - b1**t)
+    np.multiply(v, 1 / (1 - b2**t), out=tmp2); np.sqrt(tmp2, out=tmp2); tmp2 += eps
+    np.divide(tmp, tmp2, out=tmp); tmp *= lr; p -= tmp
+
+
+def np_amsgrad(p, g, s, tmp, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m, v, vhat = s; _adam_moments(g, m, v, tmp, b1, b2); np.maximum(vhat, v, out=vhat)
+    np.sqrt(vhat, out=tmp); tmp += eps; np.divide(m, tmp, out=tmp); tmp *= lr; p -= tmp
+
+
+NUMPY = {name: globals()["np_" + name] for name in SLOTS}
+
+
+def numpy_step(rule, params, grads):
+    params = [p.copy() for p in params]
+    state = [tuple(np.zeros_like(p) for _ in range(SLOTS[rule])) for p in params]
+    two = rule in ("adadelta", "nadam")  # the rules that need a second scratch array
+    scratch = [(np.empty_like(p), np.empty_like(p)) if two else np.empty_like(p) for p in params]
+    fn, t = NUMPY[rule], [0]
+
+    def step():
+        t[0] += 1
+        for p, g, s, tmp in zip(params, grads, state, scratch):
+            fn(p, g, s, tmp, t[0])
+    return step
+
+
+# ---------------------------------------------------------------------------------------------- cases
+def cases(quick):
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 20_000, 100)
+    sizes = np.floor(sizes / sizes.sum() * 1_000_000).astype(int)
+    sizes[0] += 1_000_000 - sizes.sum()
+    out = [("1e3", [1000]), ("1e5", [100_000])]
+    if not quick:
+        out.append(("1e7", [10_000_000]))
+    out.append((LIST_CASE, list(sizes)))
+    return out
+
+
+def roofline(budget):
+    """GB/s of the in-place triad y += a*x at N=1e7, float32: torch add_ and gdfast SGD."""
+    n = 10_000_000
+    x, y = torch.randn(n), torch.randn(n)
+    t_torch = median_us(lambda: y.add_(x, alpha=1e-6), budget)
+    w, g = np.random.default_rng(1).standard_normal((2, n), dtype=np.float32)
+    t_gd = median_us(gdfast_step("sgd", [w], [g]), budget)
+    return {"torch add_": 12 * n / t_torch / 1e3, "gdfast sgd": 12 * n / t_gd / 1e3}
+
+
+def header():
+    model = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True)
+                  .stdout.splitlines() if l.startswith("Model name")), platform.processor())
+    return [f"- hardware: {model}, {os.cpu_count()} cores ({platform.machine()})",
+            f"- python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
+            f"- gdfast openmp_enabled: {gd.openmp_enabled()}, threads: gdfast {gd.get_num_threads()}, "
+            f"torch {torch.get_num_threads()} (numpy ufuncs: 1), min_per_thread {_min_per_thread()}",
+            "- float32; median us per step; GB/s = 4*N*(3 + 2*slots) bytes / time"]
+
+
+def _min_per_thread():
+    import gdfast._kernels as K
+    return K.get_min_per_thread()
+
+
+def fmt(x, spec=".1f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, skip N=1e7")
+    args = ap.parse_args()
+    torch.set_num_threads(THREADS)
+    gd.set_num_threads(THREADS)
+    budget = 0.05 if args.quick else 0.4  # seconds of timed calls per measurement (at least 7 samples)
+
+    roof = roofline(budget)
+    roof_gbs = max(roof.values())
+    lines = ["# gdfast dense step benchmark", ""] + header() + [
+        f"- roofline (y += a*x, N=1e7, 2 threads): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in roof.items())
+        + f" -> {roof_gbs:.1f} GB/s", "",
+        "| rule | size | gdfast us | torch foreach us | torch fused us | numpy us | speedup vs best torch "
+        "| gdfast GB/s | % roofline |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    print("\n".join(lines), flush=True)
+    rng = np.random.default_rng(0)
+    for label, sizes in cases(args.quick):
+        params = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
+        grads = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
+        n = sum(sizes)
+        for rule in SLOTS:
+            t_gd = median_us(gdfast_step(rule, [p.copy() for p in params], grads), budget)
+            t_torch = {}
+            for mode in ("foreach", "fused"):
+                step = torch_step(rule, params, grads, mode)
+                t_torch[mode] = None if step is None else median_us(step, budget)
+                del step
+            t_np = median_us(numpy_step(rule, params, grads), budget)
+            best = min(t for t in t_torch.values() if t is not None)
+            gbs = 4 * n * (3 + 2 * SLOTS[rule]) / t_gd / 1e3
+            pct = f"{100 * gbs / roof_gbs:.0f}%" if n == 10_000_000 else ""
+            row = (f"| {rule} | {label} | {t_gd:.1f} | {fmt(t_torch['foreach'])} | {fmt(t_torch['fused'])} | "
+                   f"{t_np:.1f} | {best / t_gd:.2f}x | {gbs:.1f} | {pct} |")
+            print(row, flush=True)
+            lines.append(row)
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(__file__), "results", "dense.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+import gdfast as gd
+from gdfast import reference
+
+RULE_NAMES = list(gd.RULES)
+DTYPES = [np.float32, np.float64]
+# float64 kernels agree with the float64 reference to rounding; float32 kernels compute in float32.
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@pytest.fixture(params=RULE_NAMES)
+def rule(request):
+    return gd.RULES[request.param]
+
+
+@pytest.fixture(params=DTYPES, ids=["f32", "f64"])
+def dtype(request):
+    return request.param
+
+
+def reference_run(rule, theta, grads, hyper, t0=0):
+    """The reference's parameters and state after stepping through grads (a list), in float64."""
+    theta = np.asarray(theta, np.float64)
+    state = [np.zeros_like(theta) for _ in rule.slots]
+    ref = getattr(reference, rule.name)
+    for t, g in enumerate(grads, start=t0 + 1):
+        theta, *state = ref(theta, g, *state, t=t, **hyper)
+    return theta, state
+
+
+def random_grads(rng, shape, dtype, steps, scale=1.0):
+    return [(scale * rng.standard_normal(shape)).astype(dtype) for _ in range(steps)]

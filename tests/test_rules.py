@@ -1,0 +1,220 @@
+"""Every rule x dtype, through the optimizer class and the functional kernels, against gdfast/reference.py."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import gdfast as gd
+from gdfast import reference
+
+from conftest import TOLERANCE, RULE_NAMES, random_grads, reference_run
+
+STEPS = 200
+# Besides the survey's defaults, one set that moves every term (large lr, small betas and gamma).
+OTHER_HYPER = {"lr": 0.05, "gamma": 0.5, "beta1": 0.6, "beta2": 0.7, "eps": 1e-3}
+
+
+def hyper_sets(rule):
+    defaults = dict(rule.defaults)
+    other = {k: OTHER_HYPER[k] for k in defaults}
+    return [defaults, other]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["defaults", "other"])
+def test_optimizer_matches_reference(rule, dtype, which):
+    hyper = hyper_sets(rule)[which]
+    rng = np.random.default_rng(1)
+    theta0 = rng.standard_normal(257).astype(dtype)
+    grads = random_grads(rng, theta0.shape, dtype, STEPS)
+    w = theta0.copy()
+    opt = gd.OPTIMIZERS[rule.name]([w], **hyper)
+    for g in grads:
+        opt.step(g)
+    expected, expected_state = reference_run(rule, theta0, grads, hyper)
+    np.testing.assert_allclose(w, expected, **TOLERANCE[dtype])
+    for name, ref_slot in zip(rule.slots, expected_state):
+        np.testing.assert_allclose(opt.state[0][name], ref_slot, **TOLERANCE[dtype], err_msg=name)
+    assert opt.t == STEPS
+
+
+def test_functional_matches_optimizer_bitwise(rule, dtype):
+    rng = np.random.default_rng(2)
+    theta0 = rng.standard_normal((7, 9)).astype(dtype)
+    grads = random_grads(rng, theta0.shape, dtype, 50)
+    w_obj, w_fun = theta0.copy(), theta0.copy()
+    opt = gd.OPTIMIZERS[rule.name]([w_obj])
+    slots = [np.zeros_like(theta0) for _ in rule.slots]
+    kernel = getattr(gd.kernels, rule.name)
+    for t, g in enumerate(grads, start=1):
+        opt.step(g)
+        kernel(w_fun, g, *slots, t=t)
+    np.testing.assert_array_equal(w_fun, w_obj)
+    for name, s in zip(rule.slots, slots):
+        np.testing.assert_array_equal(s, opt.state[0][name])
+
+
+def test_functional_matches_reference(rule, dtype):
+    rng = np.random.default_rng(3)
+    theta0 = rng.standard_normal(100).astype(dtype)
+    grads = random_grads(rng, theta0.shape, dtype, STEPS)
+    hyper = hyper_sets(rule)[1]
+    w = theta0.copy()
+    slots = [np.zeros_like(w) for _ in rule.slots]
+    for t, g in enumerate(grads, start=1):
+        getattr(gd.kernels, rule.name)(w, g, *slots, t=t, **hyper)
+    expected, expected_state = reference_run(rule, theta0, grads, hyper)
+    np.testing.assert_allclose(w, expected, **TOLERANCE[dtype])
+    for s, e in zip(slots, expected_state):
+        np.testing.assert_allclose(s, e, **TOLERANCE[dtype])
+
+
+def test_many_params_of_both_dtypes_match_one_at_a_time(rule):
+    """A list of arrays (mixed dtypes and sizes, stepped by one call per dtype) equals stepping each alone."""
+    rng = np.random.default_rng(4)
+    shapes = [(3,), (0,), (40, 3), (1,), (1000,), (2, 2, 2)]
+    dtypes = [np.float32, np.float64, np.float32, np.float64, np.float32, np.float64]
+    theta0 = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+    grads = [random_grads(rng, s, d, 20) for s, d in zip(shapes, dtypes)]
+    together = [p.copy() for p in theta0]
+    opt = gd.OPTIMIZERS[rule.name](together)
+    for k in range(20):
+        opt.step([g[k] for g in grads])
+    for p0, gs, p_together in zip(theta0, grads, together):
+        alone = p0.copy()
+        single = gd.OPTIMIZERS[rule.name]([alone])
+        for g in gs:
+            single.step(g)
+        np.testing.assert_array_equal(p_together, alone)
+
+
+def test_threads_give_identical_results(rule, dtype):
+    """Elementwise kernels: 1 and 2 threads (forced to fork even for small arrays) agree bitwise."""
+    from gdfast import _kernels
+    rng = np.random.default_rng(5)
+    theta0 = rng.standard_normal(100_003).astype(dtype)
+    grads = random_grads(rng, theta0.shape, dtype, 5)
+    results = []
+    old = _kernels.get_min_per_thread()
+    try:
+        _kernels.set_min_per_thread(1000)
+        for n in (1, 2):
+            gd.set_num_threads(n)
+            w = theta0.copy()
+            opt = gd.OPTIMIZERS[rule.name]([w])
+            for g in grads:
+                opt.step(g)
+            results.append(w)
+    finally:
+        _kernels.set_min_per_thread(old)
+        gd.set_num_threads(2)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_nag_stores_the_look_ahead_point():
+    """On J(theta) = 0.5 theta^T A theta, the survey's NAG (gradient at theta - gamma v_{t-1}, then
+    theta -= v_t) leaves theta_t - gamma v_t in the user's array, which gdfast steps with the gradient there."""
+    A = np.diag([1.0, 10.0, 0.1])
+    lr, gamma = 0.05, 0.9
+    theta = np.array([1.0, -2.0, 3.0])
+    v = np.zeros(3)
+    phi = theta.copy()
+    opt = gd.NAG([phi], lr=lr, gamma=gamma)
+    for _ in range(200):
+        v = gamma * v + lr * (A @ (theta - gamma * v))  # survey, section 4.2
+        theta = theta - v
+        opt.step(A @ phi)  # the gradient at the stored parameters
+        np.testing.assert_allclose(phi, theta - gamma * v, rtol=1e-12, atol=1e-14)
+    assert np.linalg.norm(phi) < 1e-2  # and it converges
+
+
+def test_adamax_takes_no_step_on_zero_gradients(dtype):
+    w = np.array([1.0, -2.0, 0.0], dtype)
+    opt = gd.AdaMax([w])
+    for _ in range(3):
+        opt.step(np.zeros(3, dtype))
+    np.testing.assert_array_equal(w, [1.0, -2.0, 0.0])
+    opt.step(np.array([0.0, 1.0, 0.0], dtype))  # u > 0 only where the gradient was non-zero
+    assert w[0] == 1.0 and w[2] == 0.0 and w[1] < -2.0
+    assert np.isfinite(w).all()
+
+
+def test_hyperparameters_change_between_steps(rule, dtype):
+    """A hyperparameter set between steps is used from the next step, as the reference does with it."""
+    rng = np.random.default_rng(6)
+    theta0 = rng.standard_normal(50).astype(dtype)
+    grads = random_grads(rng, theta0.shape, dtype, 10)
+    w = theta0.copy()
+    opt = gd.OPTIMIZERS[rule.name]([w])
+    for g in grads[:5]:
+        opt.step(g)
+    opt.lr = opt.lr * 0.5
+    for g in grads[5:]:
+        opt.step(g)
+    expected, state = reference_run(rule, theta0, grads[:5], dict(rule.defaults))
+    half = dict(rule.defaults, lr=rule.defaults["lr"] * 0.5)
+    ref = getattr(reference, rule.name)
+    for t, g in enumerate(grads[5:], start=6):
+        expected, *state = ref(expected, g, *state, t=t, **half)
+    np.testing.assert_allclose(w, expected, **TOLERANCE[dtype])
+
+
+def test_strided_gradient_is_read_correctly(rule, dtype):
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((20, 30)).astype(dtype)
+    strided = base[::2, ::3]  # non-contiguous view
+    w1, w2 = np.ones((10, 10), dtype), np.ones((10, 10), dtype)
+    gd.OPTIMIZERS[rule.name]([w1]).step(strided)
+    gd.OPTIMIZERS[rule.name]([w2]).step(np.ascontiguousarray(strided))
+    np.testing.assert_array_equal(w1, w2)
+
+
+def test_gradient_that_is_the_parameter_itself(rule, dtype):
+    """A gradient aliasing what the step writes is read before the write (from a copy)."""
+    rng = np.random.default_rng(8)
+    theta0 = rng.standard_normal(64).astype(dtype)
+    w = theta0.copy()
+    gd.OPTIMIZERS[rule.name]([w]).step(w)
+    expected, _ = reference_run(rule, theta0, [theta0], dict(rule.defaults))
+    np.testing.assert_allclose(w, expected, **TOLERANCE[dtype])
+
+
+finite = dict(allow_nan=False, allow_infinity=False)
+edge_floats = st.one_of(st.sampled_from([0.0, -0.0, 1e-30, -1e-30, 1e-5, 1.0, -1.0, 1e10, -1e10]),
+                        st.floats(-1e6, 1e6, **finite))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), name=st.sampled_from(RULE_NAMES), dtype=st.sampled_from([np.float32, np.float64]))
+def test_property_shapes_strides_values(data, name, dtype):
+    """Any shape (including empty), any gradient strides, edge values: the kernel agrees with the reference."""
+    rule = gd.RULES[name]
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6), label="shape")
+    theta0 = data.draw(hnp.arrays(dtype, shape, elements=edge_floats.map(dtype)), label="theta")
+    steps = data.draw(st.integers(1, 4), label="steps")
+    grads = []
+    for _ in range(steps):
+        big = data.draw(hnp.arrays(dtype, tuple(2 * s for s in shape), elements=edge_floats.map(dtype)))
+        grads.append(big[tuple(slice(None, None, 2) for _ in shape)] if shape else big)  # strided views
+    w = theta0.copy()
+    opt = gd.OPTIMIZERS[name]([w])
+    with np.errstate(all="ignore"):
+        for g in grads:
+            opt.step(g)
+        expected, _ = reference_run(rule, theta0, [g.astype(np.float64) for g in grads], dict(rule.defaults))
+    if dtype == np.float64:
+        np.testing.assert_allclose(w, expected, rtol=1e-12, atol=1e-300)
+    else:  # float32 arithmetic: compare where the float64 result is representable
+        with np.errstate(all="ignore"):
+            ok = np.abs(expected) < 1e30
+        np.testing.assert_allclose(w[ok], expected[ok], rtol=1e-4, atol=1e-6)
+
+
+def test_nan_gradient_propagates_without_check_finite(rule):
+    w = np.ones(4)
+    with np.errstate(all="ignore"):
+        gd.OPTIMIZERS[rule.name]([w]).step(np.array([np.nan, 1.0, 1.0, 1.0]))
+    if rule.name == "adamax":
+        assert w[0] == 1.0  # u = max(beta2 u, |nan|) is no number: the u > 0 guard takes no step
+    else:
+        assert np.isnan(w[0])
+    assert np.isfinite(w[1:]).all()

@@ -1,0 +1,29 @@
+"""OpenMP: the build has it, threadpoolctl sees and limits it, set_num_threads works."""
+import numpy as np
+import pytest
+
+import gdfast as gd
+
+
+def test_openmp_enabled_in_this_build():
+    assert gd.openmp_enabled()
+
+
+def test_set_num_threads():
+    gd.set_num_threads(1)
+    assert gd.get_num_threads() == 1
+    gd.set_num_threads(2)
+    assert gd.get_num_threads() == 2
+
+
+def test_threadpoolctl_sees_and_limits_the_kernels():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    gd.set_num_threads(2)
+    libs = [info for info in threadpoolctl.threadpool_info() if info["user_api"] == "openmp"]
+    assert libs, "threadpoolctl finds no OpenMP runtime after importing gdfast"
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert gd.get_num_threads() == 1
+        w = np.zeros(10**6)
+        gd.SGD([w]).step(np.ones(10**6))
+        np.testing.assert_allclose(w, -0.01)
+    assert gd.get_num_threads() == 2
