@@ -15,8 +15,10 @@ from setuptools.command.build_ext import build_ext
 
 OPENMP_TEST = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
 # -O3 and vectorisation; no -ffast-math (it breaks NaN/Inf and agreement with gdfast/reference.py).
-# -fno-math-errno lets sqrt vectorise; -ffp-contract=off keeps a*b+c rounded as written (no silent FMA).
-BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-ffp-contract=off", "-fopenmp-simd"]
+# -fno-math-errno lets sqrt vectorise and -fno-trapping-math lets comparisons and selects (AdaMax, AMSGrad)
+# vectorise: neither changes a result, they only drop errno and floating-point traps, which nothing here uses.
+# -ffp-contract=off keeps a*b+c rounded as written (no silent FMA), so every CPU gives the same bits.
+BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fopenmp-simd"]
 
 
 def compiler_accepts_openmp(compiler):

@@ -27,7 +27,8 @@ import time
 import numpy as np
 import torch
 
-import gdfast as gd
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
+import gdfast as gd  # noqa: E402
 
 THREADS = 2
 SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}

@@ -15,6 +15,16 @@
 
 #define GD_INLINE static inline
 
+/* The element loops are compiled for AVX-512, AVX2 and the baseline, picked at load time by the CPU
+ * (GCC/clang function multi-versioning on x86-64 Linux). Results are the same bits on each: no FMA
+ * contraction (-ffp-contract=off) and IEEE-exact +, *, /, sqrt. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(GD_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+#define GD_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GD_VECTOR_CLONES
+#endif
+
 /* The most state buffers a rule keeps per parameter (AMSGrad: m, v, vhat). */
 #define GD_MAX_SLOTS 3
 

@@ -11,7 +11,7 @@
 
 /* Elements [lo, hi) of one contiguous parameter: a branch-free loop the compiler vectorises. */
 #define GD_RULE(name, n_slots)                                                                          \
-    static void SFX(gd_range_##name)(REAL *GD_RESTRICT th, const REAL *GD_RESTRICT g,                  \
+    GD_VECTOR_CLONES static void SFX(gd_range_##name)(REAL *GD_RESTRICT th, const REAL *GD_RESTRICT g,                  \
                                      REAL *GD_RESTRICT s0, REAL *GD_RESTRICT s1, REAL *GD_RESTRICT s2, \
                                      int64_t lo, int64_t hi, const COEF *c)                            \
     {                                                                                                   \

@@ -109,9 +109,11 @@ GD_INLINE void SFX(gd_adamax)(REAL *th, REAL g, REAL *m, REAL *u, const COEF *c)
     REAL decayed = c->beta2 * *u, abs_g = FABS(g);
     REAL u_t = decayed > abs_g ? decayed : abs_g;
     REAL mhat = m_t * c->inv_bias1;
+    /* Divide by a safe denominator, then select: a division under a condition would not vectorise. */
+    REAL step = c->lr / (u_t > 0 ? u_t : (REAL)1) * mhat;
     *m = m_t;
     *u = u_t;
-    *th -= u_t > 0 ? c->lr / u_t * mhat : (REAL)0;
+    *th -= u_t > 0 ? step : (REAL)0;
 }
 
 /* Nadam (the survey's derivation): m_t, v_t, mhat, vhat as Adam;

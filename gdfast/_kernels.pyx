@@ -38,6 +38,16 @@ def set_min_per_thread(int64_t n):
     gd_set_min_per_thread(n)
 
 
+def overlapping_pair(list arrays):
+    """Indices (i, j) of two contiguous ndarrays sharing a byte, or None (empty arrays share nothing)."""
+    spans = sorted((<size_t>cnp.PyArray_DATA(a), <size_t>cnp.PyArray_NBYTES(a), i)
+                   for i, a in enumerate(arrays) if cnp.PyArray_NBYTES(<cnp.ndarray?>a))
+    for (start, size, i), (next_start, _, j) in zip(spans, spans[1:]):
+        if start + size > next_start:
+            return i, j
+    return None
+
+
 cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 

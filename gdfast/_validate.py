@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from . import _kernels
 from ._registry import RANGES
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -49,11 +50,10 @@ def params(ps):
 
 def disjoint(arrays, names):
     """No two of these (contiguous) arrays share a byte: each is written by the kernels."""
-    spans = sorted((a.__array_interface__["data"][0], a.nbytes, name) for a, name in zip(arrays, names)
-                   if a.nbytes)
-    for (start, size, name), (next_start, _, next_name) in zip(spans, spans[1:]):
-        if start + size > next_start:
-            raise ValueError(f"{name} and {next_name} share memory; each must be a separate array")
+    pair = _kernels.overlapping_pair(arrays)
+    if pair is not None:
+        first, second = sorted(pair)
+        raise ValueError(f"{names[first]} and {names[second]} share memory; each must be a separate array")
 
 
 def dense_grad(g, p, name):
@@ -106,9 +106,10 @@ def slot(s, p, name):
 
 def hyperparameter(name, value):
     """A hyperparameter as a float within its range (csrc needs lr >= 0, gamma and betas in [0, 1), eps > 0)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        value = float(value)
     low, high, low_ok, high_ok = RANGES[name]
     inside = (low < value or (low_ok and value == low)) and (value < high or (high_ok and value == high))
     if not (math.isfinite(value) and inside):
@@ -123,7 +124,10 @@ def hyperparameters(rule, given):
     if unknown:
         raise TypeError(f"{rule.class_name} got unknown hyperparameter(s) {sorted(unknown)}; "
                         f"it takes {list(rule.defaults)}")
-    return {name: hyperparameter(name, given.get(name, default)) for name, default in rule.defaults.items()}
+    checked = dict(rule.defaults)  # the defaults are valid (tests/test_errors.py checks them)
+    for name, value in given.items():
+        checked[name] = hyperparameter(name, value)
+    return checked
 
 
 def step_count(t, name="t"):

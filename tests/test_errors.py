@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import gdfast as gd
+import gdfast._validate
 
 
 def fresh():
@@ -120,3 +121,8 @@ def test_set_num_threads_rejects_nonsense():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="n must be an integer >= 1"):
             gd.set_num_threads(bad)
+
+
+def test_registry_defaults_are_valid(rule):
+    for name, value in rule.defaults.items():
+        assert gd._validate.hyperparameter(name, value) == value
