@@ -35,8 +35,9 @@ typedef struct {
     int64_t t;
 } gd_hyper;
 
-/* Default number of elements a thread must have before a dense step forks threads: below it the fork/join
- * costs more than it saves. Measured with bench/bench_threshold.py (README, "Threads"). */
+/* Work a thread must have before a dense step forks threads, in SGD-element units (rules.def gives each
+ * rule's work per element): below it the fork/join costs more than it saves. Measured with
+ * bench/bench_threshold.py (README, "Threads"). */
 #ifndef GD_MIN_PER_THREAD
 #define GD_MIN_PER_THREAD 32768
 #endif

@@ -10,7 +10,7 @@
 #define GD_SLOT_ARGS_3(i) , &s0[i], &s1[i], &s2[i]
 
 /* Elements [lo, hi) of one contiguous parameter: a branch-free loop the compiler vectorises. */
-#define GD_RULE(name, n_slots)                                                                          \
+#define GD_RULE(name, n_slots, work)                                                                          \
     GD_VECTOR_CLONES static void SFX(gd_range_##name)(REAL *GD_RESTRICT th, const REAL *GD_RESTRICT g,                  \
                                      REAL *GD_RESTRICT s0, REAL *GD_RESTRICT s1, REAL *GD_RESTRICT s2, \
                                      int64_t lo, int64_t hi, const COEF *c)                            \
@@ -26,7 +26,7 @@
 typedef void (*SFX(gd_range_fn))(REAL *, const REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, const COEF *);
 
 static const SFX(gd_range_fn) SFX(gd_range_table)[] = {
-#define GD_RULE(name, n_slots) SFX(gd_range_##name),
+#define GD_RULE(name, n_slots, work) SFX(gd_range_##name),
 #include "rules.def"
 #undef GD_RULE
 };
@@ -60,7 +60,7 @@ static void SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper
     int64_t total = 0;
     for (int64_t a = 0; a < b->n_arrays; ++a)
         total += b->size[a];
-    int n_threads = gd_threads_for(total);
+    int n_threads = gd_threads_for(total * gd_rule_work[rule]);
     if (n_threads <= 1) {
         SFX(gd_batch_range)(range, b, 0, total, &c);
         return;

@@ -3,10 +3,17 @@
 
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
-/* Threads worth forking for n elements: none below gd_min_per_thread elements per thread. */
-static int gd_threads_for(int64_t n)
+static const int64_t gd_rule_work[] = {
+#define GD_RULE(name, n_slots, work) work,
+#include "rules.def"
+#undef GD_RULE
+};
+
+/* Threads worth forking for a step of this much work (elements times the rule's work per element):
+ * none below gd_min_per_thread units per thread. */
+static int gd_threads_for(int64_t work)
 {
-    int64_t wanted = n / gd_min_per_thread, available = omp_get_max_threads();
+    int64_t wanted = work / gd_min_per_thread, available = omp_get_max_threads();
     if (wanted < 1)
         return 1;
     return (int)(wanted < available ? wanted : available);
@@ -33,13 +40,13 @@ static int gd_threads_for(int64_t n)
 #undef FABS
 
 static const int gd_slot_counts[] = {
-#define GD_RULE(name, n_slots) n_slots,
+#define GD_RULE(name, n_slots, work) n_slots,
 #include "rules.def"
 #undef GD_RULE
 };
 
 static const char *const gd_rule_names[] = {
-#define GD_RULE(name, n_slots) #name,
+#define GD_RULE(name, n_slots, work) #name,
 #include "rules.def"
 #undef GD_RULE
 };

@@ -6,7 +6,7 @@
 
 /* Rule identifiers, in the order of rules.def. */
 typedef enum {
-#define GD_RULE(name, n_slots) GD_RULE_##name,
+#define GD_RULE(name, n_slots, work) GD_RULE_##name,
 #include "rules.def"
 #undef GD_RULE
     GD_N_RULES
@@ -36,7 +36,7 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
 int gd_openmp_enabled(void);
 int gd_get_num_threads(void);
 void gd_set_num_threads(int n);
-/* Elements per thread below which a dense step stays on one thread (tuning and benchmarks only). */
+/* Work per thread (SGD-element units) below which a dense step stays on one thread (tuning and benchmarks). */
 int64_t gd_get_min_per_thread(void);
 void gd_set_min_per_thread(int64_t n);
 

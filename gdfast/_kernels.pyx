@@ -29,12 +29,12 @@ def set_num_threads(int n):
 
 
 def get_min_per_thread():
-    """Elements each thread must get before a dense step forks threads (see csrc/common.h)."""
+    """Work each thread must get before a dense step forks threads, in SGD-element units (csrc/common.h)."""
     return gd_get_min_per_thread()
 
 
 def set_min_per_thread(int64_t n):
-    """Tuning and benchmarks only: change the fork threshold of dense steps for this process."""
+    """Tuning, tests and benchmarks only: change the fork threshold of dense steps for this process."""
     gd_set_min_per_thread(n)
 
 
@@ -54,7 +54,8 @@ cdef class DenseBatch:
     Pointers to the parameters and slots are taken once, here; the arrays are kept alive by this object.
     ``step`` takes the gradients (validated, C-contiguous, same dtype and shapes) and the hyperparameters.
     """
-    cdef int rule, is_double
+    cdef int rule, is_double, type_num
+    cdef list params
     cdef list keep_alive
     cdef gd_dense_batch batch
     cdef int64_t *size
@@ -71,7 +72,9 @@ cdef class DenseBatch:
         if n_slots < 0 or len(states) != n:
             raise ValueError("DenseBatch: unknown rule or states not one tuple per param")
         self.rule = rule
-        self.is_double = n > 0 and (<cnp.ndarray?>params[0]).dtype.num == cnp.NPY_DOUBLE
+        self.type_num = cnp.PyArray_TYPE(<cnp.ndarray?>params[0]) if n else cnp.NPY_FLOAT
+        self.is_double = self.type_num == cnp.NPY_DOUBLE
+        self.params = params
         self.keep_alive = [params, states]
         self.size = <int64_t *>malloc(max(n, 1) * sizeof(int64_t))
         self.param = <void **>malloc(max(n, 1) * sizeof(void *))
@@ -112,27 +115,52 @@ cdef class DenseBatch:
         free(self.span_start)
         free(self.span_end)
 
+    cdef bint _writes_into(self, cnp.ndarray a):
+        """Whether a step writes a byte of a (contiguous): binary search of the sorted written spans."""
+        cdef char *start = <char *>cnp.PyArray_DATA(a)
+        cdef char *end = start + cnp.PyArray_NBYTES(a)
+        cdef Py_ssize_t lo = 0, hi = self.n_spans, mid
+        if start == end:
+            return False
+        while lo < hi:  # the last span starting before end
+            mid = (lo + hi) // 2
+            if self.span_start[mid] < end:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo > 0 and self.span_end[lo - 1] > start
+
     def aliased(self, list grads):
         """Index of the first gradient sharing a byte with a param or slot of this batch (a step writes
         those while reading the gradient), or -1. Gradients must be contiguous ndarrays."""
-        cdef Py_ssize_t i, lo, hi, mid
-        cdef char *start
-        cdef char *end
+        cdef Py_ssize_t i
         for i in range(len(grads)):
-            start = <char *>cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
-            end = start + cnp.PyArray_NBYTES(<cnp.ndarray>grads[i])
-            if start == end:
-                continue
-            lo, hi = 0, self.n_spans  # find the last span starting before end
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if self.span_start[mid] < end:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo > 0 and self.span_end[lo - 1] > start:
+            if self._writes_into(<cnp.ndarray?>grads[i]):
                 return i
         return -1
+
+    def ready(self, list grads):
+        """True when every gradient can go to the kernel as it is: a plain ndarray of its param's dtype
+        (native byte order) and shape, C-contiguous, aligned, sharing no byte with what the step writes.
+        A fast path only: where it says False, gdfast._validate checks each gradient and names the fault."""
+        cdef Py_ssize_t i, d
+        cdef cnp.ndarray g, p
+        if len(grads) != self.batch.n_arrays:
+            return False
+        for i in range(self.batch.n_arrays):
+            if type(grads[i]) is not cnp.ndarray:
+                return False
+            g, p = <cnp.ndarray>grads[i], <cnp.ndarray>self.params[i]
+            if (cnp.PyArray_TYPE(g) != self.type_num or not cnp.PyArray_ISNOTSWAPPED(g)
+                    or not (cnp.PyArray_IS_C_CONTIGUOUS(g) and cnp.PyArray_ISALIGNED(g))
+                    or cnp.PyArray_NDIM(g) != cnp.PyArray_NDIM(p)):
+                return False
+            for d in range(cnp.PyArray_NDIM(g)):
+                if cnp.PyArray_DIM(g, d) != cnp.PyArray_DIM(p, d):
+                    return False
+            if self._writes_into(g):
+                return False
+        return True
 
     def step(self, list grads, double lr, double gamma, double beta1, double beta2, double eps, int64_t t):
         cdef Py_ssize_t i, n = self.batch.n_arrays

@@ -80,18 +80,24 @@ class Optimizer:
         the optimizer has a single parameter. Nothing is written when a check fails.
         """
         grads = _validate.grad_list(grads, len(self._params))
-        grads = [_validate.dense_grad(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        if len(self._batches) > 1 or not self._batches[0][1].ready(grads):
+            grads = self._checked_grads(grads)
         if self.check_finite:
             _validate.finite(grads)
         t = self._t + 1
         for idx, batch in self._batches:
-            batch_grads = grads if idx is None else [grads[i] for i in idx]
-            aliased = batch.aliased(batch_grads)
-            while aliased >= 0:  # a gradient sharing memory with what the step writes is read from a copy
-                batch_grads[aliased] = batch_grads[aliased].copy()
-                aliased = batch.aliased(batch_grads)
-            batch.step(batch_grads, *self._kernel_args, t)
+            batch.step(grads if idx is None else [grads[i] for i in idx], *self._kernel_args, t)
         self._t = t
+
+    def _checked_grads(self, grads):
+        """Each gradient checked against its parameter, made contiguous, and copied where it shares memory
+        with what the step writes (the kernels read it while writing those)."""
+        grads = [_validate.dense_grad(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        for _, batch in self._batches:  # every batch: one dtype's step may write what another's reads
+            for i, g in enumerate(grads):
+                if batch.aliased([g]) >= 0:
+                    grads[i] = g.copy()
+        return grads
 
     def state_dict(self):
         """The optimizer's state as a flat dict of plain numbers and arrays (copies).

@@ -178,6 +178,18 @@ def test_gradient_that_is_the_parameter_itself(rule, dtype):
     np.testing.assert_allclose(w, expected, **TOLERANCE[dtype])
 
 
+def test_gradient_aliasing_another_param_of_another_dtype(rule):
+    """The float64 batch steps first; a float32 gradient viewing the float64 param is read as it was."""
+    p64, p32 = np.linspace(-1, 1, 4), np.ones(8, np.float32)
+    grad32 = p64.view(np.float32)
+    expected64, expected32 = p64.copy(), p32.copy()
+    gd.OPTIMIZERS[rule.name]([expected64, expected32]).step([np.ones(4), grad32.copy()])
+    with np.errstate(all="ignore"):
+        gd.OPTIMIZERS[rule.name]([p64, p32]).step([np.ones(4), grad32])
+    np.testing.assert_array_equal(p64, expected64)
+    np.testing.assert_array_equal(p32, expected32)
+
+
 finite = dict(allow_nan=False, allow_infinity=False)
 edge_floats = st.one_of(st.sampled_from([0.0, -0.0, 1e-30, -1e-30, 1e-5, 1.0, -1.0, 1e10, -1e10]),
                         st.floats(-1e6, 1e6, **finite))
