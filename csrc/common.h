@@ -35,6 +35,22 @@ typedef struct {
     int64_t t;
 } gd_hyper;
 
+/* The bias correction 1 / (1 - beta^t) of Adam and its kin, in double. The dense step and the exact sparse
+ * mode's table of past steps both compute it here, so a catch-up uses the very bits the dense step used. */
+GD_INLINE double gd_inv_bias(double beta, int64_t t)
+{
+    return 1.0 / (1.0 - pow(beta, (double)t));
+}
+
+/* An index of a CSR structure stored as int32 or int64 (scipy uses either): one predictable branch. */
+GD_INLINE int64_t gd_index(const void *indices, int is_64, int64_t p)
+{
+    return is_64 ? ((const int64_t *)indices)[p] : (int64_t)((const int32_t *)indices)[p];
+}
+
+#define GD_CAT2(a, b) a##b
+#define GD_CAT(a, b) GD_CAT2(a, b)
+
 /* Work a thread must have before a dense step forks threads, in SGD-element units (rules.def gives each
  * rule's work per element): below it the fork/join costs more than it saves. Measured with
  * bench/bench_threshold.py (README, "Threads"). */

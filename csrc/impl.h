@@ -10,7 +10,7 @@
 #define GD_SLOT_ARGS_3(i) , &s0[i], &s1[i], &s2[i]
 
 /* Elements [lo, hi) of one contiguous parameter: a branch-free loop the compiler vectorises. */
-#define GD_RULE(name, n_slots, work)                                                                          \
+#define GD_RULE(name, n_slots, work, catch_up)                                                                          \
     GD_VECTOR_CLONES static void SFX(gd_range_##name)(REAL *GD_RESTRICT th, const REAL *GD_RESTRICT g,                  \
                                      REAL *GD_RESTRICT s0, REAL *GD_RESTRICT s1, REAL *GD_RESTRICT s2, \
                                      int64_t lo, int64_t hi, const COEF *c)                            \
@@ -26,7 +26,7 @@
 typedef void (*SFX(gd_range_fn))(REAL *, const REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, const COEF *);
 
 static const SFX(gd_range_fn) SFX(gd_range_table)[] = {
-#define GD_RULE(name, n_slots, work) SFX(gd_range_##name),
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_range_##name),
 #include "rules.def"
 #undef GD_RULE
 };
@@ -72,4 +72,180 @@ static void SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper
     }
 }
 
+/* ---- Sparse gradients ------------------------------------------------------------------------------------- */
+
+/* What a sparse step or a catch-up needs besides the arrays. */
+typedef struct {
+    COEF c;                /* this step's coefficients */
+    const gd_hyper *h;     /* for the per-k closed forms */
+    const gd_exact *exact; /* NULL in the lazy mode */
+} SFX(gd_ctx);
+
+#define CTX SFX(gd_ctx)
+
+/* The bias correction of step s from the exact mode's table (1 once the table has reached 1 exactly). */
+GD_INLINE REAL SFX(gd_bias_at)(const double *table, int64_t n, int64_t s)
+{
+    return (REAL)(s <= n ? table[s - 1] : 1.0);
+}
+
+/* Catch-up of coordinate j from step `from` to step `to` (> from) with zero gradients: by the closed form of
+ * rules.h, whose per-k coefficients are cached across coordinates with the same k (often a whole row), ... */
+#define GD_CATCH_UP_closed(name, n_slots)                                                                   \
+    static void SFX(gd_catch_up_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t j, int64_t from,   \
+                                        int64_t to, const CTX *x, SKIP *cache)                              \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2;                                                                       \
+        if (to - from != cache->k)                                                                          \
+            SFX(gd_skip_prepare)(cache, to - from, x->h);                                                   \
+        SFX(gd_skip_##name)(&th[j] GD_SLOT_ARGS_##n_slots(j), cache, &x->c);                                \
+    }
+
+/* ... or by running the rule once per skipped step with g = 0 and that step's bias corrections: exactly the
+ * dense steps, at a cost of (skipped steps) x (one element update) per touched coordinate. */
+#define GD_CATCH_UP_steps(name, n_slots)                                                                    \
+    static void SFX(gd_catch_up_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t j, int64_t from,   \
+                                        int64_t to, const CTX *x, SKIP *cache)                              \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2; (void)cache;                                                          \
+        const gd_exact *e = x->exact;                                                                       \
+        COEF c = x->c;                                                                                      \
+        for (int64_t s = from + 1; s <= to; ++s) {                                                          \
+            c.inv_bias1 = SFX(gd_bias_at)(e->inv_bias1, e->n_bias, s);                                      \
+            c.inv_bias2 = SFX(gd_bias_at)(e->inv_bias2, e->n_bias, s);                                      \
+            SFX(gd_##name)(&th[j], (REAL)0 GD_SLOT_ARGS_##n_slots(j), &c);                                  \
+        }                                                                                                   \
+    }
+
+#define GD_RULE(name, n_slots, work, catch_up) GD_CATCH_UP_##catch_up(name, n_slots)
+#include "rules.def"
+#undef GD_RULE
+
+/* The step a coordinate has seen in the exact mode. */
+GD_INLINE int64_t SFX(gd_seen)(const gd_exact *e, int64_t j)
+{
+    return e->last[j] > e->synced_at ? e->last[j] : e->synced_at;
+}
+
+/* Entries [p_lo, p_hi) of a canonical CSR gradient: distinct coordinates, so any split of the entries among
+ * threads is race-free. In the exact mode each coordinate first catches up to the step before this one. */
+#define GD_RULE(name, n_slots, work, catch_up)                                                              \
+    static void SFX(gd_csr_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_csr *g, int64_t p_lo,   \
+                                   int64_t p_hi, const CTX *x)                                              \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2;                                                                       \
+        const gd_exact *e = x->exact;                                                                       \
+        const REAL *data = (const REAL *)g->data;                                                           \
+        int64_t t = x->h->t, r = SFX(gd_row_of)(g, p_lo);                                                   \
+        SKIP cache = {-1, 0, 0};                                                                            \
+        for (int64_t p = p_lo; p < p_hi; ++p) {                                                             \
+            while (gd_index(g->indptr, g->index_is_64, r + 1) <= p)                                         \
+                ++r;                                                                                        \
+            int64_t j = r * g->n_cols + gd_index(g->indices, g->index_is_64, p);                            \
+            if (e) {                                                                                        \
+                int64_t seen = SFX(gd_seen)(e, j);                                                          \
+                if (seen < t - 1)                                                                           \
+                    SFX(gd_catch_up_##name)(th, s0, s1, s2, j, seen, t - 1, x, &cache);                     \
+                e->last[j] = t;                                                                             \
+            }                                                                                               \
+            SFX(gd_##name)(&th[j], data[p] GD_SLOT_ARGS_##n_slots(j), &x->c);                               \
+        }                                                                                                   \
+    }                                                                                                       \
+                                                                                                            \
+    /* Coordinates [lo, hi) brought up to step t (exact mode). */                                           \
+    static void SFX(gd_flush_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi,        \
+                                     const CTX *x)                                                          \
+    {                                                                                                       \
+        SKIP cache = {-1, 0, 0};                                                                            \
+        for (int64_t j = lo; j < hi; ++j) {                                                                 \
+            int64_t seen = SFX(gd_seen)(x->exact, j);                                                       \
+            if (seen < x->h->t)                                                                             \
+                SFX(gd_catch_up_##name)(th, s0, s1, s2, j, seen, x->h->t, x, &cache);                       \
+        }                                                                                                   \
+    }
+
+/* The row holding entry p: the last r with indptr[r] <= p (binary search; rows may be empty). */
+static int64_t SFX(gd_row_of)(const gd_csr *g, int64_t p)
+{
+    int64_t lo = 0, hi = g->n_rows; /* indptr[lo] <= p holds for lo = 0 */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (gd_index(g->indptr, g->index_is_64, mid) <= p)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+#include "rules.def"
+#undef GD_RULE
+
+typedef void (*SFX(gd_csr_fn))(REAL *, REAL *, REAL *, REAL *, const gd_csr *, int64_t, int64_t, const CTX *);
+typedef void (*SFX(gd_flush_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, const CTX *);
+
+static const SFX(gd_csr_fn) SFX(gd_csr_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_csr_##name),
+#include "rules.def"
+#undef GD_RULE
+};
+
+static const SFX(gd_flush_fn) SFX(gd_flush_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_flush_##name),
+#include "rules.def"
+#undef GD_RULE
+};
+
+static CTX SFX(gd_context)(const gd_hyper *h, const gd_exact *e)
+{
+    CTX x;
+    x.c = SFX(gd_prepare)(h);
+    x.h = h;
+    x.exact = e;
+    return x;
+}
+
+#define GD_SLOT(slots, k) ((slots)[k] ? (REAL *)(slots)[k] : NULL)
+
+/* The entries of the gradient split evenly among threads (where there is enough work). */
+static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const gd_csr *g, const gd_hyper *h,
+                                const gd_exact *e)
+{
+    CTX x = SFX(gd_context)(h, e);
+    SFX(gd_csr_fn) fn = SFX(gd_csr_table)[rule];
+    int64_t nnz = gd_index(g->indptr, g->index_is_64, g->n_rows);
+    REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
+    int n_threads = gd_threads_for(nnz * gd_rule_work[rule] * (e ? 2 : 1));
+    if (n_threads <= 1) {
+        fn(th, s0, s1, s2, g, 0, nnz, &x);
+        return;
+    }
+    GD_PRAGMA(omp parallel num_threads(n_threads))
+    {
+        int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        fn(th, s0, s1, s2, g, nnz * tid / nt, nnz * (tid + 1) / nt, &x);
+    }
+}
+
+static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t n, const gd_hyper *h,
+                             const gd_exact *e)
+{
+    CTX x = SFX(gd_context)(h, e);
+    SFX(gd_flush_fn) fn = SFX(gd_flush_table)[rule];
+    REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
+    int n_threads = gd_threads_for(n * gd_rule_work[rule]);
+    if (n_threads <= 1) {
+        fn(th, s0, s1, s2, 0, n, &x);
+        return;
+    }
+    GD_PRAGMA(omp parallel num_threads(n_threads))
+    {
+        int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        fn(th, s0, s1, s2, n * tid / nt, n * (tid + 1) / nt, &x);
+    }
+}
+
+#undef GD_SLOT
+#undef CTX
+#undef SKIP
 #undef COEF

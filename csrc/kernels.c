@@ -4,7 +4,7 @@
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
 static const int64_t gd_rule_work[] = {
-#define GD_RULE(name, n_slots, work) work,
+#define GD_RULE(name, n_slots, work, catch_up) work,
 #include "rules.def"
 #undef GD_RULE
 };
@@ -19,7 +19,7 @@ static int gd_threads_for(int64_t work)
     return (int)(wanted < available ? wanted : available);
 }
 
-#define SFX(name) name##_f32
+#define SFX(name) GD_CAT(name, _f32)
 #define REAL float
 #define SQRT sqrtf
 #define FABS fabsf
@@ -29,7 +29,7 @@ static int gd_threads_for(int64_t work)
 #undef SQRT
 #undef FABS
 
-#define SFX(name) name##_f64
+#define SFX(name) GD_CAT(name, _f64)
 #define REAL double
 #define SQRT sqrt
 #define FABS fabs
@@ -40,13 +40,13 @@ static int gd_threads_for(int64_t work)
 #undef FABS
 
 static const int gd_slot_counts[] = {
-#define GD_RULE(name, n_slots, work) n_slots,
+#define GD_RULE(name, n_slots, work, catch_up) n_slots,
 #include "rules.def"
 #undef GD_RULE
 };
 
 static const char *const gd_rule_names[] = {
-#define GD_RULE(name, n_slots, work) #name,
+#define GD_RULE(name, n_slots, work, catch_up) #name,
 #include "rules.def"
 #undef GD_RULE
 };
@@ -70,6 +70,64 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
     else
         gd_dense_step_f32(rule, batch, hyper);
     return 0;
+}
+
+int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
+                   const gd_hyper *hyper, const gd_exact *exact)
+{
+    if (rule < 0 || rule >= GD_N_RULES)
+        return -1;
+    if (is_double)
+        gd_sparse_step_f64(rule, param, slots, grad, hyper, exact);
+    else
+        gd_sparse_step_f32(rule, param, slots, grad, hyper, exact);
+    return 0;
+}
+
+int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
+                const gd_exact *exact)
+{
+    if (rule < 0 || rule >= GD_N_RULES || exact == NULL)
+        return -1;
+    if (is_double)
+        gd_catch_up_f64(rule, param, slots, n, hyper, exact);
+    else
+        gd_catch_up_f32(rule, param, slots, n, hyper, exact);
+    return 0;
+}
+
+int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical)
+{
+    const void *indptr = g->indptr, *indices = g->indices;
+    int is_64 = g->index_is_64;
+    *canonical = 1;
+    *where = 0;
+    if (gd_index(indptr, is_64, 0) != 0)
+        return GD_CSR_INDPTR_START;
+    for (int64_t r = 0; r < g->n_rows; ++r) {
+        if (gd_index(indptr, is_64, r + 1) < gd_index(indptr, is_64, r)) {
+            *where = r;
+            return GD_CSR_INDPTR_DECREASING;
+        }
+    }
+    if (gd_index(indptr, is_64, g->n_rows) > n_stored) {
+        *where = g->n_rows;
+        return GD_CSR_INDPTR_END;
+    }
+    for (int64_t r = 0; r < g->n_rows; ++r) {
+        int64_t previous = -1;
+        for (int64_t p = gd_index(indptr, is_64, r); p < gd_index(indptr, is_64, r + 1); ++p) {
+            int64_t col = gd_index(indices, is_64, p);
+            if (col < 0 || col >= g->n_cols) {
+                *where = p;
+                return GD_CSR_INDEX_RANGE;
+            }
+            if (col <= previous)
+                *canonical = 0;
+            previous = col;
+        }
+    }
+    return GD_CSR_OK;
 }
 
 int gd_openmp_enabled(void)

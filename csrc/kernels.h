@@ -6,7 +6,7 @@
 
 /* Rule identifiers, in the order of rules.def. */
 typedef enum {
-#define GD_RULE(name, n_slots, work) GD_RULE_##name,
+#define GD_RULE(name, n_slots, work, catch_up) GD_RULE_##name,
 #include "rules.def"
 #undef GD_RULE
     GD_N_RULES
@@ -22,6 +22,52 @@ typedef struct {
     const void *const *grad;
     void *const *slot[GD_MAX_SLOTS];
 } gd_dense_batch;
+
+/* A CSR gradient of one parameter seen as n_rows x n_cols (a 1-D parameter is one row). indptr has n_rows + 1
+ * entries and indices, data at least indptr[n_rows]; indices are int32 or int64 (index_is_64), data has the
+ * parameter's type. gd_csr_check validates it; the steps need it canonical (no duplicate in a row). */
+typedef struct {
+    int64_t n_rows, n_cols;
+    const void *indptr;
+    const void *indices;
+    const void *data;
+    int index_is_64;
+} gd_csr;
+
+/* The exact sparse mode's bookkeeping for one parameter: coordinate j has seen every step up to
+ * max(last[j], synced_at); inv_bias1/2[s - 1] = gd_inv_bias(beta, s) for s = 1..n_bias, and 1 beyond (the
+ * caller makes the table long enough: up to the step where it reaches 1 exactly). */
+typedef struct {
+    int64_t *last;
+    int64_t synced_at;
+    const double *inv_bias1;
+    const double *inv_bias2;
+    int64_t n_bias;
+} gd_exact;
+
+/* What gd_csr_check found. */
+enum {
+    GD_CSR_OK = 0,
+    GD_CSR_INDPTR_START,      /* indptr[0] != 0 */
+    GD_CSR_INDPTR_DECREASING, /* indptr[r + 1] < indptr[r] at r = *where */
+    GD_CSR_INDPTR_END,        /* indptr[n_rows] > the number of stored entries */
+    GD_CSR_INDEX_RANGE        /* indices[*where] outside [0, n_cols) */
+};
+
+/* Check a CSR structure with n_stored entries in indices/data before any kernel reads it. Returns a GD_CSR_*
+ * code with its position in *where, and sets *canonical to whether every row's indices strictly increase
+ * (sorted, no duplicates). O(nnz), reads only inside the given lengths. */
+int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical);
+
+/* One in-place step of rule on the coordinates a canonical CSR gradient touches, O(nnz). exact NULL is the lazy
+ * mode (untouched coordinates keep parameter and state); otherwise each touched coordinate first catches up the
+ * zero-gradient steps it skipped and is marked as seen at step hyper->t. slots: the rule's state buffers. */
+int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
+                   const gd_hyper *hyper, const gd_exact *exact);
+
+/* Exact mode: bring every coordinate of an n-element parameter up to step hyper->t (zero-gradient steps). */
+int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
+                const gd_exact *exact);
 
 /* Number of state buffers rule keeps per parameter, or -1 for an unknown rule. */
 int gd_rule_slots(int rule);

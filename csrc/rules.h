@@ -20,7 +20,6 @@ typedef struct {
 GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
 {
     COEF c;
-    double t = (double)h->t;
     c.lr = (REAL)h->lr;
     c.gamma = (REAL)h->gamma;
     c.one_minus_gamma = (REAL)(1.0 - h->gamma);
@@ -30,8 +29,8 @@ GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
     c.one_minus_beta2 = (REAL)(1.0 - h->beta2);
     c.eps = (REAL)h->eps;
     /* t >= 1 and beta in [0, 1) (checked in Python) keep both denominators positive. */
-    c.inv_bias1 = (REAL)(1.0 / (1.0 - pow(h->beta1, t)));
-    c.inv_bias2 = (REAL)(1.0 / (1.0 - pow(h->beta2, t)));
+    c.inv_bias1 = (REAL)gd_inv_bias(h->beta1, h->t);
+    c.inv_bias2 = (REAL)gd_inv_bias(h->beta2, h->t);
     return c;
 }
 
@@ -140,4 +139,67 @@ GD_INLINE void SFX(gd_amsgrad)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, c
     *v = v_t;
     *vhat = vhat_t;
     *th -= c->lr / (SQRT(vhat_t) + c->eps) * m_t;
+}
+
+/* ---- Zero-gradient steps in closed form, for the exact sparse mode ------------------------------------------
+ * A coordinate untouched for k steps has seen k steps with g = 0. For the rules below those k steps have a closed
+ * form in gamma^k and the geometric sum gamma + gamma^2 + ... + gamma^k (gd_skip); the other rules (rules.def:
+ * "steps") are run k times with g = 0 instead. Equal to the k dense steps up to rounding. */
+
+typedef struct {
+    int64_t k;      /* the number of skipped steps these were computed for */
+    REAL decay;     /* gamma^k */
+    REAL geometric; /* gamma (1 - gamma^k) / (1 - gamma) = sum_{s=1..k} gamma^s */
+} SFX(gd_skip);
+
+#define SKIP SFX(gd_skip)
+
+GD_INLINE void SFX(gd_skip_prepare)(SKIP *s, int64_t k, const gd_hyper *h)
+{
+    double decay = pow(h->gamma, (double)k);
+    s->k = k;
+    s->decay = (REAL)decay;
+    s->geometric = (REAL)(h->gamma * (1.0 - decay) / (1.0 - h->gamma));
+}
+
+/* SGD: theta - eta * 0 = theta. */
+GD_INLINE void SFX(gd_skip_sgd)(REAL *th, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)s; (void)c;
+}
+
+/* Momentum: v_s = gamma^s v;  theta = theta - sum_{s=1..k} v_s = theta - geometric * v;  v = gamma^k v */
+GD_INLINE void SFX(gd_skip_momentum)(REAL *th, REAL *v, const SKIP *s, const COEF *c)
+{
+    (void)c;
+    *th -= s->geometric * *v;
+    *v *= s->decay;
+}
+
+/* NAG: v_s = gamma^s v;  phi = phi - sum_{s=1..k} gamma v_s = phi - gamma * geometric * v;  v = gamma^k v */
+GD_INLINE void SFX(gd_skip_nag)(REAL *th, REAL *v, const SKIP *s, const COEF *c)
+{
+    *th -= c->gamma * (s->geometric * *v);
+    *v *= s->decay;
+}
+
+/* Adagrad: G + 0 = G, theta - eta / sqrt(G + eps) * 0 = theta. */
+GD_INLINE void SFX(gd_skip_adagrad)(REAL *th, REAL *G, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)G; (void)s; (void)c;
+}
+
+/* Adadelta: E[g^2] = gamma^k E[g^2]; the update is 0, so E[dtheta^2] = gamma^k E[dtheta^2]; theta stays. */
+GD_INLINE void SFX(gd_skip_adadelta)(REAL *th, REAL *Eg2, REAL *Edx2, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)c;
+    *Eg2 *= s->decay;
+    *Edx2 *= s->decay;
+}
+
+/* RMSprop: E[g^2] = gamma^k E[g^2]; theta stays. */
+GD_INLINE void SFX(gd_skip_rmsprop)(REAL *th, REAL *Eg2, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)c;
+    *Eg2 *= s->decay;
 }

@@ -17,6 +17,33 @@ cdef extern from "kernels.h" nogil:
         const void *const *grad
         void *const *slot[GD_MAX_SLOTS]
 
+    ctypedef struct gd_csr:
+        int64_t n_rows, n_cols
+        const void *indptr
+        const void *indices
+        const void *data
+        int index_is_64
+
+    ctypedef struct gd_exact:
+        int64_t *last
+        int64_t synced_at
+        const double *inv_bias1
+        const double *inv_bias2
+        int64_t n_bias
+
+    enum:
+        GD_CSR_OK
+        GD_CSR_INDPTR_START
+        GD_CSR_INDPTR_DECREASING
+        GD_CSR_INDPTR_END
+        GD_CSR_INDEX_RANGE
+
+    double gd_inv_bias(double beta, int64_t t)
+    int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical)
+    int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
+                       const gd_hyper *hyper, const gd_exact *exact)
+    int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
+                    const gd_exact *exact)
     int gd_rule_slots(int rule)
     const char *gd_rule_name(int rule)
     int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)

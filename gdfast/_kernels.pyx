@@ -172,3 +172,90 @@ cdef class DenseBatch:
         hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
         with nogil:
             gd_dense_step(self.rule, self.is_double, &self.batch, &hyper)
+
+
+# ---- sparse gradients -------------------------------------------------------------------------------------------
+
+CSR_OK, CSR_INDPTR_START, CSR_INDPTR_DECREASING, CSR_INDPTR_END, CSR_INDEX_RANGE = (
+    GD_CSR_OK, GD_CSR_INDPTR_START, GD_CSR_INDPTR_DECREASING, GD_CSR_INDPTR_END, GD_CSR_INDEX_RANGE)
+
+
+cdef gd_csr _csr(cnp.ndarray indptr, cnp.ndarray indices, cnp.ndarray data, int64_t n_rows, int64_t n_cols):
+    cdef gd_csr g
+    g.n_rows, g.n_cols = n_rows, n_cols
+    g.indptr, g.indices, g.data = cnp.PyArray_DATA(indptr), cnp.PyArray_DATA(indices), cnp.PyArray_DATA(data)
+    g.index_is_64 = cnp.PyArray_TYPE(indices) == cnp.NPY_INT64
+    return g
+
+
+def csr_check(cnp.ndarray indptr, cnp.ndarray indices, int64_t n_rows, int64_t n_cols):
+    """(code, position, canonical) for a CSR structure: contiguous indptr (n_rows + 1 entries) and indices of
+    one integer type, int32 or int64 (checked by the caller)."""
+    cdef gd_csr g = _csr(indptr, indices, indices, n_rows, n_cols)
+    cdef int64_t where = 0, n_stored = cnp.PyArray_SIZE(indices)
+    cdef int canonical = 0, code
+    with nogil:
+        code = gd_csr_check(&g, n_stored, &where, &canonical)
+    return code, where, bool(canonical)
+
+
+def inv_bias_table(double beta, int64_t n):
+    """[1 / (1 - beta^s) for s = 1..n], computed as the dense step computes it (csrc/common.h)."""
+    cdef cnp.ndarray[double, ndim=1] out = cnp.PyArray_EMPTY(1, [n], cnp.NPY_DOUBLE, 0)
+    cdef int64_t s
+    for s in range(n):
+        out[s] = gd_inv_bias(beta, s + 1)
+    return out
+
+
+cdef class SparseState:
+    """The exact sparse mode's bookkeeping for one parameter (gd_exact), or the lazy mode when last is None."""
+    cdef gd_exact exact
+    cdef bint lazy
+    cdef object keep_alive
+
+    def __cinit__(self, last, int64_t synced_at, cnp.ndarray inv_bias1, cnp.ndarray inv_bias2):
+        self.lazy = last is None
+        self.keep_alive = (last, inv_bias1, inv_bias2)
+        if not self.lazy:
+            self.exact.last = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray?>last)
+        self.exact.synced_at = synced_at
+        self.exact.inv_bias1 = <const double *>cnp.PyArray_DATA(inv_bias1)
+        self.exact.inv_bias2 = <const double *>cnp.PyArray_DATA(inv_bias2)
+        self.exact.n_bias = min(cnp.PyArray_SIZE(inv_bias1), cnp.PyArray_SIZE(inv_bias2))
+
+
+cdef void _slot_pointers(tuple slots, void **out):
+    cdef int k
+    for k in range(GD_MAX_SLOTS):
+        out[k] = cnp.PyArray_DATA(<cnp.ndarray?>slots[k]) if k < len(slots) else NULL
+
+
+def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cnp.ndarray indices,
+                cnp.ndarray data, int64_t n_rows, int64_t n_cols, double lr, double gamma, double beta1,
+                double beta2, double eps, int64_t t, SparseState state):
+    """One step on the coordinates of a checked, canonical CSR gradient (see gd_sparse_step)."""
+    cdef void *slot_ptrs[GD_MAX_SLOTS]
+    cdef gd_csr g = _csr(indptr, indices, data, n_rows, n_cols)
+    cdef gd_hyper hyper
+    cdef const gd_exact *exact = NULL if state.lazy else &state.exact
+    cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
+    _slot_pointers(slots, slot_ptrs)
+    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    with nogil:
+        gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
+
+
+def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, double beta1, double beta2,
+             double eps, int64_t t, SparseState state):
+    """Exact mode: bring every coordinate of param up to step t."""
+    cdef void *slot_ptrs[GD_MAX_SLOTS]
+    cdef gd_hyper hyper
+    cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
+    if state.lazy:
+        raise ValueError("catch_up needs the exact mode's counters")
+    _slot_pointers(slots, slot_ptrs)
+    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    with nogil:
+        gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &hyper,
+                    &state.exact)

@@ -60,7 +60,8 @@ def dense_grad(g, p, name):
     """A dense gradient for parameter p: an ndarray of p's dtype and shape, returned C-contiguous and aligned
     (a strided or unaligned gradient is copied once)."""
     if not isinstance(g, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray with the dtype of its parameter, got {type(g).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray with the dtype of its parameter, or a scipy.sparse "
+                        f"matrix, got {type(g).__name__}")
     if g.dtype != p.dtype:
         raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
                         "gdfast does not cast: pass a gradient of the parameter's dtype")
@@ -69,6 +70,96 @@ def dense_grad(g, p, name):
     if not (g.flags.c_contiguous and g.flags.aligned):
         g = np.ascontiguousarray(g)
     return g
+
+
+class CSRGradient:
+    """A checked, canonical CSR gradient of one parameter, as the kernels take it."""
+
+    __slots__ = ("indptr", "indices", "data", "n_rows", "n_cols")
+
+    def __init__(self, indptr, indices, data, n_rows, n_cols):
+        self.indptr, self.indices, self.data, self.n_rows, self.n_cols = indptr, indices, data, n_rows, n_cols
+
+    @property
+    def nnz(self):
+        return int(self.indptr[-1])
+
+    def arrays(self):
+        return self.indptr, self.indices, self.data
+
+
+_CSR_ERRORS = {
+    _kernels.CSR_INDPTR_START: "indptr[0] must be 0",
+    _kernels.CSR_INDPTR_DECREASING: "indptr must not decrease (indptr[{w} + 1] < indptr[{w}])",
+    _kernels.CSR_INDPTR_END: "indptr[-1] exceeds the number of stored entries",
+    _kernels.CSR_INDEX_RANGE: "column index {index} at entry {w} is outside [0, {n_cols})",
+}
+
+
+def sparse_grad(g, p, name):
+    """A scipy.sparse gradient for parameter p, as a CSRGradient.
+
+    The matrix must have p's shape (p 2-D) or (1, p.size) (p 1-D), and data of p's dtype. CSR is used as it is
+    (int32 or int64 indices, no copy); another format is converted to CSR once (a copy). The structure is
+    checked before any kernel reads it; a matrix with unsorted or duplicate column indices is canonicalised on
+    a copy (duplicates summed, as scipy defines them; explicit zeros stay and count as touched).
+    """
+    if p.ndim == 2:
+        shape = p.shape
+    elif p.ndim == 1:
+        shape = (1, p.shape[0])
+    else:
+        raise ValueError(f"{name} is sparse but its parameter has {p.ndim} dimensions; sparse gradients are for "
+                         "1-D parameters (as a (1, n) matrix) and 2-D ones")
+    if tuple(g.shape) != shape:
+        raise ValueError(f"{name} has shape {tuple(g.shape)} but its parameter needs {shape}")
+    if g.format != "csr":
+        g = g.tocsr()
+    if g.dtype != p.dtype:
+        raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
+                        "gdfast does not cast: pass data of the parameter's dtype")
+    indptr, indices, data = (np.ascontiguousarray(a) for a in (g.indptr, g.indices, g.data))
+    index_dtype = indices.dtype
+    if index_dtype not in (np.dtype(np.int32), np.dtype(np.int64)) or indptr.dtype != index_dtype:
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)  # scipy keeps one native type
+    if indptr.ndim != 1 or indptr.shape[0] != shape[0] + 1:
+        raise ValueError(f"{name}: indptr must have {shape[0] + 1} entries (rows + 1), got {indptr.shape}")
+    if indices.ndim != 1 or data.ndim != 1 or indices.shape[0] != data.shape[0]:
+        raise ValueError(f"{name}: indices and data must be 1-D of one length, got {indices.shape} and {data.shape}")
+    code, where, canonical = _kernels.csr_check(indptr, indices, shape[0], shape[1])
+    if code != _kernels.CSR_OK:
+        index = indices[where] if code == _kernels.CSR_INDEX_RANGE else None
+        raise ValueError(f"{name} is a malformed CSR matrix: "
+                         + _CSR_ERRORS[code].format(w=where, index=index, n_cols=shape[1]))
+    if not canonical:  # sort and sum duplicates on a copy, as scipy's sum_duplicates defines them
+        import scipy.sparse as sp
+        canonical_g = sp.csr_matrix((data, indices, indptr), shape=shape, copy=True)
+        canonical_g.sum_duplicates()
+        indptr, indices, data = canonical_g.indptr, canonical_g.indices, canonical_g.data
+        if indptr.dtype != indices.dtype:
+            indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    return CSRGradient(indptr, indices, data, shape[0], shape[1])
+
+
+def is_sparse(g):
+    """A scipy.sparse matrix or array (scipy is imported only when a gradient is not an ndarray)."""
+    if isinstance(g, np.ndarray):
+        return False
+    import scipy.sparse as sp
+    return sp.issparse(g)
+
+
+def gradient(g, p, name):
+    """A dense or sparse gradient for parameter p: a contiguous ndarray, or a CSRGradient."""
+    if is_sparse(g):
+        return sparse_grad(g, p, name)
+    return dense_grad(g, p, name)
+
+
+def sparse_mode(mode):
+    if mode not in ("lazy", "exact"):
+        raise ValueError(f"sparse must be 'lazy' or 'exact', got {mode!r}")
+    return mode
 
 
 def grad_list(grads, n_params):
@@ -83,9 +174,10 @@ def grad_list(grads, n_params):
 
 
 def finite(grads):
-    """check_finite: every gradient entry is finite."""
+    """check_finite: every gradient entry (every stored entry of a sparse one) is finite."""
     for i, g in enumerate(grads):
-        if not np.isfinite(g).all():
+        values = g.data[:g.nnz] if isinstance(g, CSRGradient) else g
+        if not np.isfinite(values).all():
             raise FloatingPointError(f"grads[{i}] contains NaN or Inf (check_finite=True); nothing was updated")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from . import _validate
 from ._kernels import DenseBatch
 from ._registry import RULES, kernel_arguments
+from ._sparse import SparseSteps
 
 
 class Optimizer:
@@ -21,6 +22,13 @@ class Optimizer:
         float32/float64, C-contiguous, writeable, not sharing memory. Updated in place by :meth:`step`.
     check_finite : bool
         Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
+    sparse : {"lazy", "exact"}
+        What a scipy.sparse gradient means for the coordinates it does not touch. "lazy" (default): they keep
+        their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections use the optimizer's step
+        count). "exact": the result is the dense step with a zero gradient there, applied when a coordinate is
+        next touched (or at :meth:`flush`), in closed form for SGD, Momentum, NAG, Adagrad, Adadelta and RMSprop,
+        and by replaying the skipped zero-gradient steps for Adam, AdaMax, Nadam and AMSGrad (cost: one element
+        update per skipped step of each touched coordinate).
     **hyperparameters
         The rule's hyperparameters (see the class); each is also an attribute, writable between steps.
     """
@@ -34,24 +42,30 @@ class Optimizer:
             setattr(cls, name, _hyperparameter_property(name))
         cls.__signature__ = _signature(cls.rule)
 
-    def __init__(self, params, *, check_finite=False, **hyperparameters):
+    def __init__(self, params, *, check_finite=False, sparse="lazy", **hyperparameters):
         self._params = _validate.params(params)
         self._hyper = _validate.hyperparameters(self.rule, hyperparameters)
         self._kernel_args = kernel_arguments(self._hyper)
         self.check_finite = bool(check_finite)
         self._t = 0
         self._state = [tuple(np.zeros_like(p) for _ in self.rule.slots) for p in self._params]
-        self._batches = self._make_batches()
+        self._batches = self._make_batches(range(len(self._params)))
+        self._sparse = SparseSteps(self.rule, self._params, self._state, _validate.sparse_mode(sparse))
 
-    def _make_batches(self):
-        """One C batch per dtype: (indices of its params, or None for all, DenseBatch)."""
+    def _make_batches(self, indices):
+        """One C batch per dtype for these params: (their indices, or None for all params, DenseBatch)."""
         by_dtype = {}
-        for i, p in enumerate(self._params):
-            by_dtype.setdefault(p.dtype, []).append(i)
-        whole = len(by_dtype) == 1
+        for i in indices:
+            by_dtype.setdefault(self._params[i].dtype, []).append(i)
+        whole = len(by_dtype) == 1 and len(indices) == len(self._params)
         return [(None if whole else idx,
                  DenseBatch(self.rule.id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
                 for idx in by_dtype.values()]
+
+    @property
+    def sparse(self):
+        """The sparse mode, "lazy" or "exact" (set at construction)."""
+        return self._sparse.mode
 
     @property
     def params(self):
@@ -76,35 +90,59 @@ class Optimizer:
     def step(self, grads):
         """One update of every parameter from its gradient.
 
-        grads: one ndarray per parameter (same dtype and shape; any strides), in order, or a bare array when
-        the optimizer has a single parameter. Nothing is written when a check fails.
+        grads: one gradient per parameter, in order, or a bare gradient when the optimizer has a single
+        parameter. A gradient is an ndarray of the parameter's dtype and shape (any strides), or a scipy.sparse
+        matrix/array with the parameter's 2-D shape, or (1, n) for a 1-D parameter (see ``sparse``).
+        Nothing is written when a check fails.
         """
         grads = _validate.grad_list(grads, len(self._params))
-        if len(self._batches) > 1 or not self._batches[0][1].ready(grads):
-            grads = self._checked_grads(grads)
+        if not self._sparse.stale and len(self._batches) == 1 and self._batches[0][1].ready(grads):
+            if self.check_finite:
+                _validate.finite(grads)
+            self._t += 1
+            self._batches[0][1].step(grads, *self._kernel_args, self._t)
+            return
+        grads = self._checked_grads(grads)
         if self.check_finite:
             _validate.finite(grads)
+        dense = [i for i, g in enumerate(grads) if not isinstance(g, _validate.CSRGradient)]
+        for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
+            self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
-        for idx, batch in self._batches:
+        for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], *self._kernel_args, t)
+        for i, g in enumerate(grads):
+            if isinstance(g, _validate.CSRGradient):
+                self._sparse.step(i, g, self._kernel_args, t)
         self._t = t
 
     def _checked_grads(self, grads):
-        """Each gradient checked against its parameter, made contiguous, and copied where it shares memory
-        with what the step writes (the kernels read it while writing those)."""
-        grads = [_validate.dense_grad(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        """Each gradient checked against its parameter: a contiguous ndarray or a CSRGradient, copied where it
+        shares memory with what the step writes (the kernels read it while writing those)."""
+        grads = [_validate.gradient(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
         for _, batch in self._batches:  # every batch: one dtype's step may write what another's reads
             for i, g in enumerate(grads):
-                if batch.aliased([g]) >= 0:
+                if isinstance(g, _validate.CSRGradient):
+                    if batch.aliased(list(g.arrays())) >= 0:
+                        grads[i] = _validate.CSRGradient(*(a.copy() for a in g.arrays()), g.n_rows, g.n_cols)
+                elif batch.aliased([g]) >= 0:
                     grads[i] = g.copy()
         return grads
+
+    def flush(self):
+        """Exact sparse mode: bring every coordinate up to the current step (apply the zero-gradient steps
+        untouched coordinates have skipped). Nothing to do in the lazy mode."""
+        for i in sorted(self._sparse.stale):
+            self._sparse.flush(i, self._kernel_args, self._t)
 
     def state_dict(self):
         """The optimizer's state as a flat dict of plain numbers and arrays (copies).
 
         Keys: ``rule``, ``t``, each hyperparameter, and ``<slot>.<i>`` for the slots of parameter i
         (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
+        In the exact sparse mode it flushes first, so every coordinate's counter is t and the state is exact.
         """
+        self.flush()
         out = {"rule": self.rule.name, "t": self._t, **self._hyper}
         for i, slots in enumerate(self._state):
             for name, buf in zip(self.rule.slots, slots):
@@ -136,6 +174,7 @@ class Optimizer:
                 sources.append((buf, src))
         for buf, src in sources:
             np.copyto(buf, src)
+        self._sparse.forget()
         self._t = t
         self._hyper = hyper
         self._kernel_args = kernel_arguments(hyper)
@@ -158,7 +197,9 @@ def _hyperparameter_property(name):
         return self._hyper[name]
 
     def set(self, value):
-        self._hyper[name] = _validate.hyperparameter(name, value)
+        value = _validate.hyperparameter(name, value)
+        self.flush()  # exact sparse mode: skipped steps are replayed with the values they had
+        self._hyper[name] = value
         self._kernel_args = kernel_arguments(self._hyper)
 
     return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step.")
@@ -169,7 +210,7 @@ def _signature(rule):
     return inspect.Signature(
         [P("params", P.POSITIONAL_OR_KEYWORD)]
         + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()]
-        + [P("check_finite", P.KEYWORD_ONLY, default=False)])
+        + [P("check_finite", P.KEYWORD_ONLY, default=False), P("sparse", P.KEYWORD_ONLY, default="lazy")])
 
 
 class SGD(Optimizer, rule="sgd"):

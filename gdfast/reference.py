@@ -97,7 +97,7 @@ def adamax(theta, g, m, u, *, t, lr, beta1, beta2):
     m = beta1 * m + (1 - beta1) * g
     u = np.maximum(beta2 * u, np.abs(g))
     m_hat = m / (1 - beta1**t)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branch np.where discards
         theta = theta - np.where(u > 0, lr / u * m_hat, 0.0)
     return theta, m, u
 
@@ -128,3 +128,24 @@ def amsgrad(theta, g, m, v, vhat, *, t, lr, beta1, beta2, eps):
     vhat = np.maximum(vhat, v)
     theta = theta - lr / (np.sqrt(vhat) + eps) * m
     return theta, m, v, vhat
+
+
+# ---- Sparse gradients -------------------------------------------------------------------------------------------
+# A sparse gradient is given here densely: g holds the (duplicate-summed) values, touched marks the coordinates
+# present in its structure (explicit zeros included).
+
+def sparse_lazy(rule, theta, g, touched, *state, t, **hyperparameters):
+    """Lazy semantics (torch SparseAdam, TF LazyAdam): the rule, at step t, on the touched coordinates only;
+    the others keep their parameter and state."""
+    out = [np.array(a, dtype=np.float64) for a in (theta, *state)]
+    new = globals()[rule](out[0][touched], np.asarray(g, np.float64)[touched], *(s[touched] for s in out[1:]),
+                          t=t, **hyperparameters)
+    for full, part in zip(out, new):
+        full[touched] = part
+    return tuple(out)
+
+
+def sparse_exact(rule, theta, g, touched, *state, t, **hyperparameters):
+    """Exact semantics: the dense step with a zero gradient on the untouched coordinates."""
+    g = np.where(touched, np.asarray(g, np.float64), 0.0)
+    return globals()[rule](theta, g, *state, t=t, **hyperparameters)
