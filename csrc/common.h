@@ -70,4 +70,21 @@ GD_INLINE void omp_set_num_threads(int n) { (void)n; }
 #define GD_PRAGMA(x) _Pragma(#x)
 #endif
 
+/* Runs RANGE(lo, hi) over [0, n): on this thread when n_threads <= 1, else split into n_threads equal contiguous
+ * pieces run in parallel. RANGE is a function-like macro of the caller. */
+#define GD_SPLIT(n, n_threads, RANGE)                                                      \
+    do {                                                                                   \
+        int64_t gd_split_n = (n);                                                          \
+        int gd_split_threads = (n_threads);                                                \
+        if (gd_split_threads <= 1) {                                                       \
+            RANGE(0, gd_split_n);                                                          \
+        } else {                                                                           \
+            GD_PRAGMA(omp parallel num_threads(gd_split_threads))                          \
+            {                                                                              \
+                int64_t gd_tid = omp_get_thread_num(), gd_nt = omp_get_num_threads();      \
+                RANGE(gd_split_n * gd_tid / gd_nt, gd_split_n * (gd_tid + 1) / gd_nt);     \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
 #endif

@@ -60,16 +60,9 @@ static void SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper
     int64_t total = 0;
     for (int64_t a = 0; a < b->n_arrays; ++a)
         total += b->size[a];
-    int n_threads = gd_threads_for(total * gd_rule_work[rule]);
-    if (n_threads <= 1) {
-        SFX(gd_batch_range)(range, b, 0, total, &c);
-        return;
-    }
-    GD_PRAGMA(omp parallel num_threads(n_threads))
-    {
-        int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        SFX(gd_batch_range)(range, b, total * tid / nt, total * (tid + 1) / nt, &c);
-    }
+#define GD_BATCH_RANGE(lo, hi) SFX(gd_batch_range)(range, b, lo, hi, &c)
+    GD_SPLIT(total, gd_threads_for(total * gd_rule_work[rule]), GD_BATCH_RANGE);
+#undef GD_BATCH_RANGE
 }
 
 /* ---- Sparse gradients ------------------------------------------------------------------------------------- */
@@ -215,16 +208,9 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
     SFX(gd_csr_fn) fn = SFX(gd_csr_table)[rule];
     int64_t nnz = gd_index(g->indptr, g->index_is_64, g->n_rows);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
-    int n_threads = gd_threads_for(nnz * gd_rule_work[rule] * (e ? 2 : 1));
-    if (n_threads <= 1) {
-        fn(th, s0, s1, s2, g, 0, nnz, &x);
-        return;
-    }
-    GD_PRAGMA(omp parallel num_threads(n_threads))
-    {
-        int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        fn(th, s0, s1, s2, g, nnz * tid / nt, nnz * (tid + 1) / nt, &x);
-    }
+#define GD_CSR_RANGE(lo, hi) fn(th, s0, s1, s2, g, lo, hi, &x)
+    GD_SPLIT(nnz, gd_threads_for(nnz * gd_rule_work[rule] * (e ? 2 : 1)), GD_CSR_RANGE);
+#undef GD_CSR_RANGE
 }
 
 static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t n, const gd_hyper *h,
@@ -233,16 +219,9 @@ static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t 
     CTX x = SFX(gd_context)(h, e);
     SFX(gd_flush_fn) fn = SFX(gd_flush_table)[rule];
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
-    int n_threads = gd_threads_for(n * gd_rule_work[rule]);
-    if (n_threads <= 1) {
-        fn(th, s0, s1, s2, 0, n, &x);
-        return;
-    }
-    GD_PRAGMA(omp parallel num_threads(n_threads))
-    {
-        int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        fn(th, s0, s1, s2, n * tid / nt, n * (tid + 1) / nt, &x);
-    }
+#define GD_FLUSH_RANGE(lo, hi) fn(th, s0, s1, s2, lo, hi, &x)
+    GD_SPLIT(n, gd_threads_for(n * gd_rule_work[rule]), GD_FLUSH_RANGE);
+#undef GD_FLUSH_RANGE
 }
 
 #undef GD_SLOT

@@ -10,6 +10,7 @@ import numpy as np
 from . import _kernels
 
 _EMPTY = np.zeros(0)
+LAZY = _kernels.SparseState(None, 0, _EMPTY, _EMPTY)
 
 
 class SparseSteps:
@@ -19,7 +20,6 @@ class SparseSteps:
         self.last = [None] * n  # int64 per coordinate, allocated at a parameter's first sparse step
         self.synced_at = [0] * n
         self.stale = set()
-        self._lazy = _kernels.SparseState(None, 0, _EMPTY, _EMPTY)
         self._betas = None
         self._inv_bias = (_EMPTY, _EMPTY)
         self._saturated = False
@@ -34,7 +34,7 @@ class SparseSteps:
                 self.last[i] = np.zeros(self.params[i].size, np.int64)
             state = self._exact_state(i, kernel_args, t)
         else:
-            state = self._lazy
+            state = LAZY
         _kernels.sparse_step(self.rule.id, self.params[i], self.state[i], *grad.arrays(), grad.n_rows,
                              grad.n_cols, *kernel_args, t, state)
 

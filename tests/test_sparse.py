@@ -291,3 +291,16 @@ def test_long_skips_use_the_saturated_bias_table():
         g = np.array([1.0, 0.0]) if t in (1, 402) else np.array([0.0, 1.0])
         theta, *state = reference.adam(theta, g, *state, t=t, **hyper)
     np.testing.assert_allclose(w, theta, rtol=1e-12)
+
+
+def test_functional_kernel_takes_lazy_sparse_steps(rule, dtype):
+    rng = np.random.default_rng(27)
+    theta0 = rng.standard_normal((9, 4)).astype(dtype)
+    w_fun, w_obj = theta0.copy(), theta0.copy()
+    slots = [np.zeros_like(theta0) for _ in rule.slots]
+    opt = gd.OPTIMIZERS[rule.name]([w_obj])
+    for t in range(1, 21):
+        g, _, _ = random_csr(rng, (9, 4), dtype, 0.3)
+        getattr(gd.kernels, rule.name)(w_fun, g, *slots, t=t)
+        opt.step(g)
+    np.testing.assert_array_equal(w_fun, w_obj)
