@@ -55,7 +55,7 @@ extensions = [
         "gdfast._kernels",
         sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
         include_dirs=["csrc", np.get_include()],
-        depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h"],
+        depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
 ]

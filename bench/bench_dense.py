@@ -21,55 +21,18 @@ Run:  python bench/bench_dense.py            # full run, a few minutes
 import argparse
 import os
 import platform
-import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
+from timing import best_of_rounds, git_head, machine, noisy_lines, write_result  # noqa: E402
 
 THREADS = 2
 SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}
 LIST_CASE = "100 arrays, 1e6"
-
-
-# ---------------------------------------------------------------------------------------------- timing
-def median_us(fn, budget_s, min_samples=5):
-    """Median wall time of fn() in microseconds: warm up, then batch calls so each sample lasts >= ~1 ms."""
-    for _ in range(3):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(1e-3 / once))
-    samples = max(min_samples, int(budget_s / (once * inner)))
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t0) / inner)
-    return 1e6 * float(np.median(times))
-
-
-ROUNDS = 3
-NOISY = []  # measurements whose rounds disagreed (another process competing for the cores)
-
-
-def best_of_rounds(steps, budget_s, what=""):
-    """{peer: us}: each peer measured in ROUNDS interleaved rounds; the lowest round median is kept, since
-    noise on a shared machine (another process taking a core) only ever adds time."""
-    rounds = {k: [] for k, fn in steps.items() if fn is not None}
-    for _ in range(ROUNDS):
-        for k in rounds:
-            rounds[k].append(median_us(steps[k], budget_s / ROUNDS))
-    for k, r in rounds.items():
-        if max(r) > 1.5 * min(r):
-            NOISY.append(f"{what}{k}: " + ", ".join(f"{x:.1f}" for x in r))
-    return {k: min(rounds[k]) if k in rounds else None for k in steps}
 
 
 # ---------------------------------------------------------------------------------------------- peers
@@ -211,19 +174,11 @@ def roofline(budget):
 
 
 def header():
-    model = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True)
-                  .stdout.splitlines() if l.startswith("Model name")), platform.processor())
-    return [f"- hardware: {model}, {os.cpu_count()} cores ({platform.machine()})",
-            f"- gdfast commit {_git_head()}; python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
+    return [f"- hardware: {machine()}",
+            f"- gdfast commit {git_head()}; python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
             f"- gdfast openmp_enabled: {gd.openmp_enabled()}, threads: gdfast {gd.get_num_threads()}, "
             f"torch {torch.get_num_threads()} (numpy ufuncs: 1), min_per_thread {_min_per_thread()}",
             "- float32; median us per step; GB/s = 4*N*(3 + 2*slots) bytes / time"]
-
-
-def _git_head():
-    out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.abspath(__file__)))
-    return out.stdout.strip() or "unknown"
 
 
 def _min_per_thread():
@@ -246,7 +201,7 @@ def main():
     roof = roofline(budget)
     roof_gbs = max(roof.values())
     lines = ["# gdfast dense step benchmark", ""] + header() + [
-        f"- roofline (y += a*x, N=1e7, 2 threads): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in roof.items())
+        "- roofline (y += a*x, N=1e7, 2 threads): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in roof.items())
         + f" -> {roof_gbs:.1f} GB/s", "",
         "| rule | size | gdfast us | torch foreach us | torch fused us | numpy us | speedup vs best torch "
         "| gdfast GB/s | % roofline |",
@@ -271,14 +226,9 @@ def main():
                    f"{t['numpy']:.1f} | {best / t['gdfast']:.2f}x | {gbs:.1f} | {pct} |")
             print(row, flush=True)
             lines.append(row)
-    lines += ["", f"Noisy measurements (round medians differing by > 1.5x, the lowest is kept): {len(NOISY)}"] + \
-        [f"- {x}" for x in NOISY]
-    print("\n".join(lines[-len(NOISY) - 1:]))
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    name = "dense_quick.md" if args.quick else "dense.md"  # a smoke test never overwrites the full table
-    with open(os.path.join(os.path.dirname(__file__), "results", name), "w") as f:
-        f.write("\n".join(lines) + "\n")
-
+    lines += noisy_lines()
+    print("\n".join(noisy_lines()))
+    write_result("dense_quick.md" if args.quick else "dense.md", lines)  # a smoke test never overwrites the full table
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,33 +11,17 @@ Run:  python bench/bench_threshold.py
 """
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
 import gdfast._kernels as K  # noqa: E402
+from timing import median_us, write_result  # noqa: E402
 
 SIZES = [4096, 8192, 16384, 32768, 65536, 131072, 262144, 1_000_000]
 DEFAULT_MIN = K.get_min_per_thread()
 CONFIGS = {"1 thread": (1, DEFAULT_MIN), "2 threads forced": (2, 1), "2 threads default": (2, DEFAULT_MIN)}
-
-
-def median_us(fn, budget_s=0.1, min_samples=5):
-    """Median time of fn() in us, calls batched so that each sample lasts >= ~0.5 ms."""
-    for _ in range(3):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    inner = max(1, int(5e-4 / max(time.perf_counter() - t0, 1e-7)))
-    times = []
-    for _ in range(max(min_samples, int(budget_s / 5e-4))):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t0) / inner)
-    return 1e6 * float(np.median(times))
 
 
 def measure(rule, n):
@@ -49,7 +33,7 @@ def measure(rule, n):
         for name, (threads, min_per_thread) in CONFIGS.items():
             gd.set_num_threads(threads)
             K.set_min_per_thread(min_per_thread)
-            us = median_us(lambda: opt.step([g]))
+            us = median_us(lambda: opt.step([g]), 0.1, sample_s=5e-4)
             best[name] = min(best.get(name, us), us)
     K.set_min_per_thread(DEFAULT_MIN)
     return best
@@ -78,9 +62,7 @@ def main():
                        if k is not None else f"- {rule}: 2 threads never faster up to N = {SIZES[-1]}")
     lines += [""] + summary
     print("\n".join(summary))
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "threshold.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_result("threshold.md", lines)
 
 
 if __name__ == "__main__":

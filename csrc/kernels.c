@@ -1,5 +1,6 @@
 /* The kernels, expanded from impl.h once for float32 and once for float64. */
 #include "kernels.h"
+#include "csr.h"
 
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
@@ -84,6 +85,18 @@ int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, con
     return 0;
 }
 
+int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const gd_rows *grad,
+                 const gd_hyper *hyper, const gd_exact *exact)
+{
+    if (rule < 0 || rule >= GD_N_RULES)
+        return -1;
+    if (is_double)
+        gd_rows_step_f64(rule, param, slots, grad, hyper, exact);
+    else
+        gd_rows_step_f32(rule, param, slots, grad, hyper, exact);
+    return 0;
+}
+
 int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
                 const gd_exact *exact)
 {
@@ -96,38 +109,59 @@ int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_
     return 0;
 }
 
+/* Every row is read once, by the indptr pass (on several threads for a large structure); the index pass
+ * visits the used rows only. */
 int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical)
 {
-    const void *indptr = g->indptr, *indices = g->indices;
-    int is_64 = g->index_is_64;
+    const void *indptr = g->indptr;
+    int is_64 = g->index_is_64, decreases = 0, unsorted = 0;
     *canonical = 1;
     *where = 0;
     if (gd_index(indptr, is_64, 0) != 0)
         return GD_CSR_INDPTR_START;
-    for (int64_t r = 0; r < g->n_rows; ++r) {
-        if (gd_index(indptr, is_64, r + 1) < gd_index(indptr, is_64, r)) {
-            *where = r;
-            return GD_CSR_INDPTR_DECREASING;
-        }
+#define GD_DECREASES_RANGE(lo, hi)                         \
+    if (gd_decreases(g, lo, hi)) {                         \
+        GD_PRAGMA(omp atomic write)                        \
+        decreases = 1;                                     \
     }
-    if (gd_index(indptr, is_64, g->n_rows) > n_stored) {
+    GD_SPLIT(g->n_rows, gd_threads_for(g->n_rows), GD_DECREASES_RANGE);
+#undef GD_DECREASES_RANGE
+    if (decreases) {
+        while (gd_index(indptr, is_64, *where + 1) >= gd_index(indptr, is_64, *where))
+            ++*where;
+        return GD_CSR_INDPTR_DECREASING;
+    }
+    int64_t nnz = gd_index(indptr, is_64, g->n_rows);
+    if (nnz > n_stored) {
         *where = g->n_rows;
         return GD_CSR_INDPTR_END;
     }
-    for (int64_t r = 0; r < g->n_rows; ++r) {
-        int64_t previous = -1;
-        for (int64_t p = gd_index(indptr, is_64, r); p < gd_index(indptr, is_64, r + 1); ++p) {
-            int64_t col = gd_index(indices, is_64, p);
-            if (col < 0 || col >= g->n_cols) {
-                *where = p;
-                return GD_CSR_INDEX_RANGE;
-            }
-            if (col <= previous)
-                *canonical = 0;
-            previous = col;
-        }
+    for (int64_t p = 0, r = 0; p < nnz;) {
+        r = gd_row_from(g, r, p);
+        int64_t end = gd_index(indptr, is_64, r + 1);
+        int increasing;
+        if (!gd_index_check(g->indices, is_64, p, end, g->n_cols, where, &increasing))
+            return GD_CSR_INDEX_RANGE;
+        unsorted |= !increasing;
+        p = end;
     }
+    *canonical = !unsorted;
     return GD_CSR_OK;
+}
+
+int gd_index_check(const void *indices, int is_64, int64_t lo, int64_t hi, int64_t bound, int64_t *where,
+                   int *increasing)
+{
+    int unsorted = 0;
+    if (gd_out_of_range(indices, is_64, lo, hi, bound, &unsorted)) {
+        int64_t p = lo, index;
+        while ((index = gd_index(indices, is_64, p)) >= 0 && index < bound)
+            ++p;
+        *where = p;
+        return 0;
+    }
+    *increasing = !unsorted;
+    return 1;
 }
 
 int gd_openmp_enabled(void)

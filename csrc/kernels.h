@@ -34,6 +34,16 @@ typedef struct {
     int index_is_64;
 } gd_csr;
 
+/* A row-sparse gradient of a parameter seen as rows of row_size contiguous elements: parameter row rows[i] gets
+ * the gradient values[i * row_size, (i + 1) * row_size) for i < n_used. rows are int32 or int64 (rows_is_64),
+ * distinct and within the parameter (checked by gd_index_check); values have the parameter's type. */
+typedef struct {
+    int64_t n_used, row_size;
+    const void *rows;
+    const void *values;
+    int rows_is_64;
+} gd_rows;
+
 /* The exact sparse mode's bookkeeping for one parameter: coordinate j has seen every step up to
  * max(last[j], synced_at); inv_bias1/2[s - 1] = gd_inv_bias(beta, s) for s = 1..n_bias, and 1 beyond (the
  * caller makes the table long enough: up to the step where it reaches 1 exactly). */
@@ -59,11 +69,20 @@ enum {
  * (sorted, no duplicates). O(nnz), reads only inside the given lengths. */
 int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical);
 
+/* Whether indices[lo, hi) (int32 or int64) all lie in [0, bound): 1 with *increasing set to whether they strictly
+ * increase (sorted, no duplicates), or 0 with the first index outside at *where. */
+int gd_index_check(const void *indices, int is_64, int64_t lo, int64_t hi, int64_t bound, int64_t *where,
+                   int *increasing);
+
 /* One in-place step of rule on the coordinates a canonical CSR gradient touches, O(nnz). exact NULL is the lazy
  * mode (untouched coordinates keep parameter and state); otherwise each touched coordinate first catches up the
  * zero-gradient steps it skipped and is marked as seen at step hyper->t. slots: the rule's state buffers. */
 int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
                    const gd_hyper *hyper, const gd_exact *exact);
+
+/* The same on the rows of a row-sparse gradient, each stepped by the dense loop, O(n_used * row_size). */
+int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const gd_rows *grad,
+                 const gd_hyper *hyper, const gd_exact *exact);
 
 /* Exact mode: bring every coordinate of an n-element parameter up to step hyper->t (zero-gradient steps). */
 int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,

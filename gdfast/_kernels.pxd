@@ -24,6 +24,12 @@ cdef extern from "kernels.h" nogil:
         const void *data
         int index_is_64
 
+    ctypedef struct gd_rows:
+        int64_t n_used, row_size
+        const void *rows
+        const void *values
+        int rows_is_64
+
     ctypedef struct gd_exact:
         int64_t *last
         int64_t synced_at
@@ -42,6 +48,10 @@ cdef extern from "kernels.h" nogil:
     int gd_csr_check(const gd_csr *g, int64_t n_stored, int64_t *where, int *canonical)
     int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
                        const gd_hyper *hyper, const gd_exact *exact)
+    int gd_index_check(const void *indices, int is_64, int64_t lo, int64_t hi, int64_t bound, int64_t *where,
+                       int *increasing)
+    int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const gd_rows *grad,
+                     const gd_hyper *hyper, const gd_exact *exact)
     int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
                     const gd_exact *exact)
     int gd_rule_slots(int rule)

@@ -199,6 +199,18 @@ def csr_check(cnp.ndarray indptr, cnp.ndarray indices, int64_t n_rows, int64_t n
     return code, where, bool(canonical)
 
 
+def index_check(cnp.ndarray indices, int64_t bound):
+    """(position of the first index outside [0, bound) or -1, strictly increasing) for a contiguous 1-D int32 or
+    int64 array (checked by the caller)."""
+    cdef int64_t where = -1
+    cdef int increasing = 0, is_64 = cnp.PyArray_TYPE(indices) == cnp.NPY_INT64
+    cdef const void *data = cnp.PyArray_DATA(indices)
+    cdef int64_t n = cnp.PyArray_SIZE(indices)
+    with nogil:
+        gd_index_check(data, is_64, 0, n, bound, &where, &increasing)
+    return where, bool(increasing)
+
+
 def inv_bias_table(double beta, int64_t n):
     """[1 / (1 - beta^s) for s = 1..n], computed as the dense step computes it (csrc/common.h)."""
     cdef cnp.ndarray[double, ndim=1] out = cnp.PyArray_EMPTY(1, [n], cnp.NPY_DOUBLE, 0)
@@ -244,6 +256,24 @@ def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cn
     hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
     with nogil:
         gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
+
+
+def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.ndarray values, double lr,
+              double gamma, double beta1, double beta2, double eps, int64_t t, SparseState state):
+    """One step on the rows of a checked, canonical row-sparse gradient (see gd_rows_step)."""
+    cdef void *slot_ptrs[GD_MAX_SLOTS]
+    cdef gd_rows g
+    cdef gd_hyper hyper
+    cdef const gd_exact *exact = NULL if state.lazy else &state.exact
+    cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
+    g.n_used = cnp.PyArray_SIZE(rows)
+    g.row_size = cnp.PyArray_SIZE(values) // g.n_used if g.n_used else 0
+    g.rows, g.values = cnp.PyArray_DATA(rows), cnp.PyArray_DATA(values)
+    g.rows_is_64 = cnp.PyArray_TYPE(rows) == cnp.NPY_INT64
+    _slot_pointers(slots, slot_ptrs)
+    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    with nogil:
+        gd_rows_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
 
 
 def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, double beta1, double beta2,

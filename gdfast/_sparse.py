@@ -1,4 +1,5 @@
-"""Sparse steps of an optimizer: the lazy mode, and the exact mode's per-coordinate counters.
+"""Sparse gradients: the row-sparse type, and an optimizer's sparse steps (the lazy mode, and the exact mode's
+per-coordinate counters).
 
 Exact mode bookkeeping, per parameter i: while i is *stale* (it has had a sparse step since it was last fully up
 to date), coordinate j has seen every step up to max(last[i][j], synced_at[i]); a touched coordinate catches up
@@ -13,6 +14,27 @@ _EMPTY = np.zeros(0)
 LAZY = _kernels.SparseState(None, 0, _EMPTY, _EMPTY)
 
 
+class RowSparse:
+    """A gradient that is nonzero on a few rows of its parameter: the slice ``param[rows[i]]`` (along the first
+    axis) has the gradient ``values[i]``, every other row has none (it is untouched).
+
+    rows: 1-D integers in [0, param.shape[0]) (int32 or int64 are used without a copy); values: an ndarray of
+    the parameter's dtype and shape ``(len(rows),) + param.shape[1:]``. A repeated row has the sum of its
+    values. For an embedding table the rows are the ids a batch looked up and the values the gradient of
+    each lookup. A step costs O(len(rows) x row length): unlike a CSR matrix of the parameter's shape, no
+    structure of one entry per parameter row is read or checked.
+    """
+
+    __slots__ = ("rows", "values")
+
+    def __init__(self, rows, values):
+        self.rows, self.values = rows, values
+
+    def __repr__(self):
+        shape = getattr(self.values, "shape", "?")
+        return f"RowSparse({len(self.rows)} rows, values {shape})"
+
+
 class SparseSteps:
     def __init__(self, rule, params, state, mode):
         self.rule, self.params, self.state, self.mode = rule, params, state, mode
@@ -25,7 +47,7 @@ class SparseSteps:
         self._saturated = False
 
     def step(self, i, grad, kernel_args, t):
-        """Step t of parameter i from a checked CSRGradient."""
+        """Step t of parameter i from a checked SparseGradient."""
         if self.mode == "exact":
             if i not in self.stale:
                 self.synced_at[i] = t - 1
@@ -35,8 +57,7 @@ class SparseSteps:
             state = self._exact_state(i, kernel_args, t)
         else:
             state = LAZY
-        _kernels.sparse_step(self.rule.id, self.params[i], self.state[i], *grad.arrays(), grad.n_rows,
-                             grad.n_cols, *kernel_args, t, state)
+        grad.step(self.rule.id, self.params[i], self.state[i], kernel_args, t, state)
 
     def flush(self, i, kernel_args, t):
         """Exact mode: bring parameter i up to step t (the steps taken so far)."""

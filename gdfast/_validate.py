@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _kernels
 from ._registry import RANGES
+from ._sparse import RowSparse
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -72,20 +73,64 @@ def dense_grad(g, p, name):
     return g
 
 
-class CSRGradient:
-    """A checked, canonical CSR gradient of one parameter, as the kernels take it."""
+class SparseGradient:
+    """A checked, canonical sparse gradient of one parameter, as the kernels take it."""
 
+    __slots__ = ()
+
+    def arrays(self):
+        """The arrays the kernel reads (to test against what the step writes)."""
+        raise NotImplementedError
+
+    def copy(self):
+        raise NotImplementedError
+
+    def stored_values(self):
+        """The gradient values it holds (check_finite looks at these)."""
+        raise NotImplementedError
+
+    def step(self, rule_id, param, slots, kernel_args, t, state):
+        """Step t of the rule on the coordinates this gradient touches (state: lazy or exact bookkeeping)."""
+        raise NotImplementedError
+
+
+class CSRGradient(SparseGradient):
     __slots__ = ("indptr", "indices", "data", "n_rows", "n_cols")
 
     def __init__(self, indptr, indices, data, n_rows, n_cols):
         self.indptr, self.indices, self.data, self.n_rows, self.n_cols = indptr, indices, data, n_rows, n_cols
 
-    @property
-    def nnz(self):
-        return int(self.indptr[-1])
+    def arrays(self):
+        return [self.indptr, self.indices, self.data]
+
+    def copy(self):
+        return CSRGradient(*(a.copy() for a in self.arrays()), self.n_rows, self.n_cols)
+
+    def stored_values(self):
+        return self.data[:int(self.indptr[-1])]
+
+    def step(self, rule_id, param, slots, kernel_args, t, state):
+        _kernels.sparse_step(rule_id, param, slots, *self.arrays(), self.n_rows, self.n_cols, *kernel_args, t,
+                             state)
+
+
+class RowsGradient(SparseGradient):
+    __slots__ = ("rows", "values")
+
+    def __init__(self, rows, values):
+        self.rows, self.values = rows, values
 
     def arrays(self):
-        return self.indptr, self.indices, self.data
+        return [self.rows, self.values]
+
+    def copy(self):
+        return RowsGradient(self.rows.copy(), self.values.copy())
+
+    def stored_values(self):
+        return self.values
+
+    def step(self, rule_id, param, slots, kernel_args, t, state):
+        _kernels.rows_step(rule_id, param, slots, self.rows, self.values, *kernel_args, t, state)
 
 
 _CSR_ERRORS = {
@@ -141,17 +186,52 @@ def sparse_grad(g, p, name):
     return CSRGradient(indptr, indices, data, shape[0], shape[1])
 
 
-def is_sparse(g):
-    """A scipy.sparse matrix or array (scipy is imported only when a gradient is not an ndarray)."""
-    if isinstance(g, np.ndarray):
-        return False
-    import scipy.sparse as sp
-    return sp.issparse(g)
+def rows_grad(g, p, name):
+    """A RowSparse gradient for parameter p, as a RowsGradient.
+
+    rows: 1-D integers (int32 and int64 used as they are, other integer types converted), each in
+    [0, p.shape[0]); values: an ndarray of p's dtype and shape (len(rows),) + p.shape[1:] (copied if not
+    contiguous). Unsorted or repeated rows are sorted and summed on a copy.
+    """
+    if p.ndim < 1:
+        raise ValueError(f"{name} is row-sparse but its parameter is 0-dimensional")
+    rows = np.asarray(g.rows)
+    if rows.ndim != 1:
+        raise ValueError(f"{name}.rows must be 1-D, got shape {rows.shape}")
+    if rows.dtype.kind not in "iu" and rows.size:
+        raise TypeError(f"{name}.rows must hold integers, got {_dtype_name(rows.dtype)}")
+    if rows.dtype not in (np.dtype(np.int32), np.dtype(np.int64)) or not rows.flags.c_contiguous:
+        rows = np.ascontiguousarray(rows, np.int64)
+    values = g.values
+    if not isinstance(values, np.ndarray):
+        raise TypeError(f"{name}.values must be a numpy.ndarray, got {type(values).__name__}")
+    if values.dtype != p.dtype:
+        raise TypeError(f"{name}.values has dtype {_dtype_name(values.dtype)} but its parameter is {p.dtype}; "
+                        "gdfast does not cast: pass values of the parameter's dtype")
+    shape = (rows.shape[0],) + p.shape[1:]
+    if values.shape != shape:
+        raise ValueError(f"{name}.values has shape {values.shape} but {len(rows)} rows of its parameter need {shape}")
+    if not (values.flags.c_contiguous and values.flags.aligned):
+        values = np.ascontiguousarray(values)
+    where, increasing = _kernels.index_check(rows, p.shape[0])
+    if where >= 0:
+        raise ValueError(f"{name}.rows[{where}] = {rows[where]} is outside [0, {p.shape[0]})")
+    if not increasing:  # sort, and sum the values of a repeated row (in the order given)
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        first = np.flatnonzero(np.diff(rows, prepend=-1))
+        rows, values = rows[first], np.add.reduceat(values[order], first, axis=0)
+    return RowsGradient(rows, values)
 
 
 def gradient(g, p, name):
-    """A dense or sparse gradient for parameter p: a contiguous ndarray, or a CSRGradient."""
-    if is_sparse(g):
+    """A dense or sparse gradient for parameter p: a contiguous ndarray or a SparseGradient."""
+    if isinstance(g, np.ndarray):
+        return dense_grad(g, p, name)
+    if isinstance(g, RowSparse):
+        return rows_grad(g, p, name)
+    import scipy.sparse as sp  # imported only when a gradient is not an ndarray
+    if sp.issparse(g):
         return sparse_grad(g, p, name)
     return dense_grad(g, p, name)
 
@@ -176,7 +256,7 @@ def grad_list(grads, n_params):
 def finite(grads):
     """check_finite: every gradient entry (every stored entry of a sparse one) is finite."""
     for i, g in enumerate(grads):
-        values = g.data[:g.nnz] if isinstance(g, CSRGradient) else g
+        values = g.stored_values() if isinstance(g, SparseGradient) else g
         if not np.isfinite(values).all():
             raise FloatingPointError(f"grads[{i}] contains NaN or Inf (check_finite=True); nothing was updated")
 

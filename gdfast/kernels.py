@@ -3,13 +3,13 @@
 ``gd.kernels.adam(param, grad, m, v, t=1, lr=1e-3)`` updates param, m and v in place by one Adam step at
 step number t (counting from 1). Every rule takes ``(param, grad, *slots, t, **hyperparameters)`` with the
 slots in the order of the survey's symbols (``gd.RULES[name].slots``) and the optimizer's defaults. A
-scipy.sparse gradient takes a lazy sparse step (untouched coordinates keep parameter and state; the exact mode
+scipy.sparse or gd.RowSparse gradient takes a lazy sparse step (untouched coordinates keep parameter and state; the exact mode
 needs the counters an optimizer keeps). Inputs are checked as the optimizers check them, before anything is
 written.
 """
 import inspect
 
-from . import _kernels, _validate
+from . import _validate
 from ._sparse import LAZY
 from ._kernels import DenseBatch
 from ._registry import RULES, kernel_arguments
@@ -29,14 +29,13 @@ def _kernel(rule):
             raise ValueError("t must be >= 1: it is the number of the step being taken")
         args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters))
         batch = DenseBatch(rule.id, [param], [tuple(slots)])
-        if isinstance(grad, _validate.CSRGradient):
-            if batch.aliased(list(grad.arrays())) >= 0:
-                grad = _validate.CSRGradient(*(a.copy() for a in grad.arrays()), grad.n_rows, grad.n_cols)
-            _kernels.sparse_step(rule.id, param, tuple(slots), *grad.arrays(), grad.n_rows, grad.n_cols, *args, t, LAZY)
-            return
-        if batch.aliased([grad]) >= 0:
+        sparse = isinstance(grad, _validate.SparseGradient)
+        if batch.aliased(grad.arrays() if sparse else [grad]) >= 0:
             grad = grad.copy()
-        batch.step([grad], *args, t)
+        if sparse:
+            grad.step(rule.id, param, tuple(slots), args, t, LAZY)
+        else:
+            batch.step([grad], *args, t)
 
     P = inspect.Parameter
     kernel.__signature__ = inspect.Signature(

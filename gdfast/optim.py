@@ -23,12 +23,12 @@ class Optimizer:
     check_finite : bool
         Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
     sparse : {"lazy", "exact"}
-        What a scipy.sparse gradient means for the coordinates it does not touch. "lazy" (default): they keep
-        their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections use the optimizer's step
-        count). "exact": the result is the dense step with a zero gradient there, applied when a coordinate is
-        next touched (or at :meth:`flush`), in closed form for SGD, Momentum, NAG, Adagrad, Adadelta and RMSprop,
-        and by replaying the skipped zero-gradient steps for Adam, AdaMax, Nadam and AMSGrad (cost: one element
-        update per skipped step of each touched coordinate).
+        What a sparse gradient (scipy.sparse or gd.RowSparse) means for the coordinates it does not touch.
+        "lazy" (default): they keep their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections
+        use the optimizer's step count). "exact": the result is the dense step with a zero gradient there,
+        applied when a coordinate is next touched (or at :meth:`flush`), in closed form for SGD, Momentum, NAG,
+        Adagrad, Adadelta and RMSprop, and by replaying the skipped zero-gradient steps for Adam, AdaMax, Nadam
+        and AMSGrad (cost: one element update per skipped step of each touched coordinate).
     **hyperparameters
         The rule's hyperparameters (see the class); each is also an attribute, writable between steps.
     """
@@ -92,7 +92,8 @@ class Optimizer:
 
         grads: one gradient per parameter, in order, or a bare gradient when the optimizer has a single
         parameter. A gradient is an ndarray of the parameter's dtype and shape (any strides), or a scipy.sparse
-        matrix/array with the parameter's 2-D shape, or (1, n) for a 1-D parameter (see ``sparse``).
+        matrix/array with the parameter's 2-D shape, or (1, n) for a 1-D parameter, or a ``gd.RowSparse`` of some
+        of the parameter's rows (see ``sparse``).
         Nothing is written when a check fails.
         """
         grads = _validate.grad_list(grads, len(self._params))
@@ -105,27 +106,24 @@ class Optimizer:
         grads = self._checked_grads(grads)
         if self.check_finite:
             _validate.finite(grads)
-        dense = [i for i, g in enumerate(grads) if not isinstance(g, _validate.CSRGradient)]
+        dense = [i for i, g in enumerate(grads) if not isinstance(g, _validate.SparseGradient)]
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
             self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], *self._kernel_args, t)
         for i, g in enumerate(grads):
-            if isinstance(g, _validate.CSRGradient):
+            if isinstance(g, _validate.SparseGradient):
                 self._sparse.step(i, g, self._kernel_args, t)
         self._t = t
 
     def _checked_grads(self, grads):
-        """Each gradient checked against its parameter: a contiguous ndarray or a CSRGradient, copied where it
+        """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it
         shares memory with what the step writes (the kernels read it while writing those)."""
         grads = [_validate.gradient(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
         for _, batch in self._batches:  # every batch: one dtype's step may write what another's reads
             for i, g in enumerate(grads):
-                if isinstance(g, _validate.CSRGradient):
-                    if batch.aliased(list(g.arrays())) >= 0:
-                        grads[i] = _validate.CSRGradient(*(a.copy() for a in g.arrays()), g.n_rows, g.n_cols)
-                elif batch.aliased([g]) >= 0:
+                if batch.aliased(g.arrays() if isinstance(g, _validate.SparseGradient) else [g]) >= 0:
                     grads[i] = g.copy()
         return grads
 

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings, strategies as st
 
 import gdfast as gd
-from gdfast import _validate, reference
+from gdfast import _kernels as K, _validate, reference
 
 from conftest import RULE_NAMES, TOLERANCE
 
@@ -155,6 +155,91 @@ def test_property_sparsity_patterns(data, name, mode, dtype, index_dtype):
     expected, _ = reference_sparse_run(rule, mode, theta0, steps, dict(rule.defaults))
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(w, expected, **tol)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), name=st.sampled_from(["sgd", "adam", "momentum"]), mode=st.sampled_from(MODES),
+       index_dtype=st.sampled_from([np.int32, np.int64]), split=st.booleans())
+def test_property_few_rows_of_a_tall_parameter(data, name, mode, index_dtype, split):
+    """A handful of used rows among thousands (the embedding case): the walk over the entries skips the gaps
+    of empty rows, also where the entries are split among threads (split: fork at any size)."""
+    n_rows, n_cols = data.draw(st.integers(1, 5000)), data.draw(st.integers(1, 4))
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, n_rows - 1), max_size=12))), np.int64)
+    g = sp.csr_matrix((n_rows, n_cols), dtype=np.float64)
+    g.indptr = np.zeros(n_rows + 1, index_dtype)
+    g.indptr[rows + 1] = n_cols
+    g.indptr = np.cumsum(g.indptr).astype(index_dtype)
+    g.indices = np.tile(np.arange(n_cols, dtype=index_dtype), len(rows))
+    g.data = np.arange(1.0, 1.0 + len(rows) * n_cols)
+    touched = np.zeros((n_rows, n_cols), bool)
+    touched[rows] = True
+    w = np.ones((n_rows, n_cols))
+    opt = gd.OPTIMIZERS[name]([w], sparse=mode)
+    before = K.get_min_per_thread()
+    K.set_min_per_thread(1 if split else before)
+    try:
+        opt.step(g)
+        opt.step(g)
+        opt.flush()
+    finally:
+        K.set_min_per_thread(before)
+    steps = [(g, g.toarray(), touched)] * 2
+    expected, _ = reference_sparse_run(gd.RULES[name], mode, np.ones((n_rows, n_cols)), steps,
+                                       dict(gd.RULES[name].defaults))
+    np.testing.assert_allclose(w, expected, rtol=1e-12, atol=1e-12)
+
+
+def csr_check_literal(indptr, indices, n_rows, n_cols):
+    """What _kernels.csr_check must answer, written plainly: (code, position, canonical)."""
+    if indptr[0] != 0:
+        return K.CSR_INDPTR_START, 0, True
+    for r in range(n_rows):
+        if indptr[r + 1] < indptr[r]:
+            return K.CSR_INDPTR_DECREASING, r, True
+    if indptr[n_rows] > len(indices):
+        return K.CSR_INDPTR_END, n_rows, True
+    canonical = True
+    for r in range(n_rows):
+        row = indices[indptr[r]:indptr[r + 1]]
+        for k, col in enumerate(row):
+            if not 0 <= col < n_cols:
+                return K.CSR_INDEX_RANGE, indptr[r] + k, True
+        canonical &= bool(np.all(row[1:] > row[:-1]))
+    return K.CSR_OK, 0, canonical
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), index_dtype=st.sampled_from([np.int32, np.int64]), split=st.booleans())
+def test_property_csr_check_matches_its_definition(data, index_dtype, split):
+    """Structures with long runs of empty rows, unsorted or duplicate indices, and each kind of corruption."""
+    n_rows, n_cols = data.draw(st.integers(0, 400)), data.draw(st.integers(1, 6))
+    lengths = data.draw(st.lists(st.sampled_from([0, 0, 0, 0, 1, 2, 5]), min_size=n_rows, max_size=n_rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+    nnz = int(indptr[-1])
+    indices = np.array(data.draw(st.lists(st.integers(0, n_cols - 1), min_size=nnz, max_size=nnz)), np.int64)
+    corruption = data.draw(st.sampled_from(["none", "none", "start", "decrease", "end", "index", "sorted"]))
+    if corruption == "start":
+        indptr[0] = data.draw(st.sampled_from([-1, 1]))
+    elif corruption == "decrease" and n_rows:
+        r = data.draw(st.integers(1, n_rows))
+        indptr[r] = indptr[r - 1] - data.draw(st.integers(1, 3))
+    elif corruption == "end":
+        indptr[-1] += data.draw(st.integers(1, 3))
+    elif corruption == "index" and nnz:
+        indices[data.draw(st.integers(0, nnz - 1))] = data.draw(st.sampled_from([-1, n_cols, 2**31 - 1]))
+    elif corruption == "sorted" and nnz:
+        indices = indices[::-1].copy()
+    indptr, indices = indptr.astype(index_dtype), indices.astype(index_dtype)
+    before = K.get_min_per_thread()
+    K.set_min_per_thread(1 if split else before)
+    try:
+        got = K.csr_check(indptr, indices, n_rows, n_cols)
+    finally:
+        K.set_min_per_thread(before)
+    expected = csr_check_literal(indptr, indices, n_rows, n_cols)
+    assert got[:2] == expected[:2]
+    if expected[0] == K.CSR_OK:
+        assert got[2] == expected[2]
 
 
 def test_explicit_zero_is_touched():
