@@ -1,26 +1,26 @@
-"""Sparse (CSR) float32 step time of gdfast against torch's sparse optimizers.
+"""Sparse float32 step time of gdfast against torch's sparse optimizers.
 
 Two cases, each cycling through a pool of precomputed gradients (so that every step touches other rows, as in
-training, and the caches do not hold the touched rows from one step to the next):
+training):
 
-* embedding   a 1e6 x 64 table, 1024 distinct random rows touched per step (65,536 entries, a CSR matrix of
-              the table's shape; torch gets the same rows as a coalesced sparse COO tensor, as nn.Embedding(
-              sparse=True) would give it).
-* linear      a 1-D weight of 2^20, a (1, 2^20) CSR row of 100 random nonzeros per step.
+* embedding   a 1e6 x 64 table, 1024 distinct random rows touched per step (65,536 entries), given to gdfast as
+              a gd.RowSparse (rows, values) and as a scipy CSR matrix of the table's shape; torch gets the same
+              rows as a coalesced sparse COO tensor, as nn.Embedding(sparse=True) would give it.
+* linear      a 1-D weight of 2^20 and 100 random nonzeros per step, as a (1, 2^20) CSR row.
 
 Peers, in one process with 2 threads: gdfast every rule in ``sparse="lazy"`` and ``sparse="exact"``;
 torch.optim.SparseAdam (lazy Adam) and torch.optim.Adagrad with sparse gradients (the two sparse optimizers
 torch has).
 
-Exact mode: for the closed-form rules (SGD, Momentum, NAG, Adagrad, Adadelta, RMSprop) a catch-up costs the
-same whatever the number of skipped steps. Adam, AdaMax, Nadam and AMSGrad replay each skipped step, so their
-cost grows with the gap between two touches of a row until it settles at (rows / rows per step) steps, ~977
-for the embedding: they are measured in that steady state on a 1e5-row table (gap ~98), reported as ns per
-replayed coordinate-step and extrapolated to the 1e6-row table.
+Exact mode: for SGD and Adagrad it is the lazy mode (a zero-gradient step changes nothing); for the closed-form
+rules (Momentum, NAG, Adadelta, RMSprop) a catch-up costs the same whatever the number of skipped steps. Adam, AdaMax, Nadam and AMSGrad replay each skipped step, so their
+cost grows with the gap between two touches of a row until it settles near rows / (rows per step), ~977 steps
+for the 1e6-row table. They are measured in that steady state on a 1e5-row table (gap ~98) with a pool of 512
+gradients, reported as ns per replayed coordinate-step and extrapolated to the 1e6-row table.
 
-The floor is the bytes a lazy step must move, 65,536 x (8 + 8 x (1 + slots)) (read the entry's value and index,
-read and write the parameter and each slot), at the streaming bandwidth of a dense y += a*x measured in the
-same run. Also reported: the share of a lazy Adam step spent checking the CSR structure.
+The floor is the bytes a lazy step must move, 65,536 x (4 + 8 x (1 + slots)) (read the gradient, read and write
+the parameter and each slot), at the streaming bandwidth of a dense y += a*x measured in the same run. Also
+reported: the time to check a CSR gradient's structure (its indptr has one entry per table row).
 
 Run:  python bench/bench_sparse.py            # full run, a few minutes
       python bench/bench_sparse.py --quick    # smoke test, fewer repetitions
@@ -42,29 +42,36 @@ from timing import best_of_rounds, git_head, machine, median_us, noisy_lines, wr
 THREADS = 2
 POOL = 64  # gradients cycled through
 SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}
-REPLAYED = ("adam", "adamax", "nadam", "amsgrad")  # exact catch-up replays every skipped step
+REPLAYED = tuple(r.name for r in gd.RULES.values() if r.catch_up == "steps")  # exact mode replays skipped steps
 
 
 def cycle(items, fn):
-    """A step function applying fn to the pool's items in turn."""
+    """A step function applying fn to the pool's items in turn, after one pass over them all (so that every
+    page the steps touch has been mapped before any is timed)."""
     state = [0]
 
     def step():
         i = state[0]
         state[0] = (i + 1) % len(items)
         fn(items[i])
+    for _ in items:
+        step()
     return step
 
 
 # ---------------------------------------------------------------------------------------------- cases
-def embedding_pool(rng, n_rows, dim=64, touched=1024):
+def embedding_pool(rng, n_rows, dim=64, touched=1024, size=POOL):
     """[(rows, values)]: distinct sorted rows and their gradient rows."""
     return [(np.sort(rng.choice(n_rows, touched, replace=False)), rng.standard_normal((touched, dim), np.float32))
-            for _ in range(POOL)]
+            for _ in range(size)]
 
 
 def linear_pool(rng, n, nnz=100):
     return [(np.sort(rng.choice(n, nnz, replace=False)), rng.standard_normal(nnz, np.float32)) for _ in range(POOL)]
+
+
+def as_rows(rows, values, shape):
+    return gd.RowSparse(rows, values)
 
 
 def as_csr(rows, values, shape):
@@ -100,10 +107,9 @@ def torch_step(cls, shape, grads):
 
 
 def steady_exact_ns(rule, rng, n_rows, budget):
-    """Exact mode of a replaying rule on an (n_rows, 64) table at its steady gap: (us/step, ns per replayed
-    coordinate-step over the lazy step, mean gap)."""
-    pool = embedding_pool(rng, n_rows)
-    grads = [as_csr(r, v, (n_rows, 64)) for r, v in pool]
+    """Exact mode of a replaying rule on an (n_rows, 64) table at its steady gap, RowSparse gradients:
+    (us per step, ns per replayed coordinate-step over the lazy step, mean gap)."""
+    grads = [as_rows(r, v, None) for r, v in embedding_pool(rng, n_rows, size=512)]
     lazy = gdfast_step(rule, (n_rows, 64), grads, "lazy")
     exact = gdfast_step(rule, (n_rows, 64), grads, "exact")
     gap = n_rows / 1024
@@ -122,27 +128,33 @@ def roofline(budget):
 
 
 def check_us(grads, shape, budget):
-    """The CSR check and canonical-form test of one gradient, as a step does it."""
+    """The CSR checks of one gradient (structure, index range, canonical form), as a step makes them."""
     p = np.zeros(shape, np.float32)
     return median_us(cycle(grads, lambda g: _validate.sparse_grad(g, p, "g")), budget)
 
 
 # ---------------------------------------------------------------------------------------------- report
 def run_case(label, shape, pool, rules, budget, torch_peers):
-    csr = [as_csr(r, v, shape) for r, v in pool]
+    """{rule: {peer: us}} for gdfast on each format (lazy; exact for the closed-form rules) and torch."""
+    formats = {"rows": [as_rows(r, v, shape) for r, v in pool], "csr": [as_csr(r, v, shape) for r, v in pool]}
     tg = [as_torch(r, v, shape) for r, v in pool]
-    rows = []
+    out = {}
     for rule in rules:
-        steps = {"lazy": gdfast_step(rule, shape, csr, "lazy")}
-        if rule not in REPLAYED:
-            steps["exact"] = gdfast_step(rule, shape, csr, "exact")
+        steps = {}
+        for name, grads in formats.items():
+            steps[f"{name} lazy"] = gdfast_step(rule, shape, grads, "lazy")
+            if rule not in REPLAYED:
+                steps[f"{name} exact"] = gdfast_step(rule, shape, grads, "exact")
         if rule in torch_peers:
             steps["torch"] = torch_step(torch_peers[rule], shape, tg)
-        t = best_of_rounds(steps, budget, f"{label} {rule} ")
-        rows.append((rule, t))
-        print(rule, {k: round(v, 1) for k, v in t.items()}, flush=True)
+        out[rule] = best_of_rounds(steps, budget, f"{label} {rule} ")
+        print(label, rule, {k: round(v, 1) for k, v in out[rule].items()}, flush=True)
         del steps
-    return rows, csr
+    return out, formats["csr"]
+
+
+def ratio(a, b, spec=".1f"):
+    return "n/a" if a is None or b is None else format(a / b, spec)
 
 
 def main():
@@ -168,37 +180,41 @@ def main():
     check = check_us(emb_csr, shape, budget)
     del emb_csr
     lines += ["## Embedding 1e6 x 64, 1024 rows (65,536 entries) per step", "",
-              "torch: SparseAdam for adam, Adagrad with a sparse gradient for adagrad.", "",
-              "| rule | lazy us | exact us | exact / lazy | torch us | torch / lazy | floor us | lazy / floor |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for rule, t in emb:
-        floor = 65536 * (8 + 8 * (1 + SLOTS[rule])) / roof / 1e3
-        exact = t.get("exact")
-        lines.append(f"| {rule} | {t['lazy']:.1f} | {fmt(exact)} | {fmt(exact and exact / t['lazy'], '.2f')} | "
-                     f"{fmt(t.get('torch'))} | {fmt(t.get('torch') and t['torch'] / t['lazy'], '.1f')} | "
-                     f"{floor:.1f} | {t['lazy'] / floor:.1f} |")
-    adam_lazy = dict(emb)["adam"]["lazy"]
-    lines += ["", f"CSR check (structure, index range, canonical form) of one gradient: {check:.1f} us, "
-              f"{100 * check / adam_lazy:.0f}% of a lazy Adam step.", ""]
+              "torch: SparseAdam for adam, Adagrad with a sparse gradient for adagrad. Exact mode of the replaying "
+              "rules: next table.", "",
+              "| rule | RowSparse lazy us | RowSparse exact us | exact / lazy | CSR lazy us | CSR exact us | torch us "
+              "| torch / RowSparse lazy | floor us | lazy / floor |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for rule, t in emb.items():
+        floor = 65536 * (4 + 8 * (1 + SLOTS[rule])) / roof / 1e3
+        lines.append(f"| {rule} | {t['rows lazy']:.1f} | {fmt(t.get('rows exact'))} | "
+                     f"{ratio(t.get('rows exact'), t['rows lazy'], '.2f')} | {t['csr lazy']:.1f} | "
+                     f"{fmt(t.get('csr exact'))} | {fmt(t.get('torch'))} | {ratio(t.get('torch'), t['rows lazy'])} | "
+                     f"{floor:.1f} | {t['rows lazy'] / floor:.1f} |")
+    lines += ["", f"CSR structure check of one gradient (indptr of 1e6 + 1 entries, 65,536 indices): {check:.1f} us "
+              f"of the {emb['adam']['csr lazy']:.1f} us of a CSR lazy Adam step.", ""]
 
     lines += ["## Exact mode of the replaying rules, steady state", "",
-              "A 1e5 x 64 table (mean gap between touches of a row ~98 steps), after 4 x gap warm-up steps; "
-              "extrapolated to the 1e6-row table (gap ~977) as lazy + 65,536 x 977 x ns.", "",
+              "A 1e5 x 64 table, RowSparse gradients from a pool of 512 (mean gap between two touches of a row ~98 "
+              "steps), after 4 x gap warm-up steps; extrapolated to the 1e6-row table (gap ~977) as "
+              "lazy + 65,536 x 977 x ns.", "",
               "| rule | exact us (1e5 rows) | ns per replayed coordinate-step | estimated exact us (1e6 rows) |",
               "|---|---:|---:|---:|"]
     for rule in REPLAYED:
         us, ns, _ = steady_exact_ns(rule, rng, 100_000, budget)
-        est = dict(emb)[rule]["lazy"] + 65536 * (1e6 / 1024) * ns / 1e3
-        lines.append(f"| {rule} | {us:.0f} | {ns:.2f} | {est:.0f} |")
+        est = emb[rule]["rows lazy"] + 65536 * (1e6 / 1024) * ns / 1e3
+        lines.append(f"| {rule} | {us:.0f} | {ns:.3f} | {est:.0f} |")
         print(lines[-1], flush=True)
 
     n = 2 ** 20
-    lin, _ = run_case("linear", (n,), linear_pool(rng, n), ["sgd", "adagrad", "adam"], budget, torch_peers)
-    lines += ["", "## Linear model: 1-D weight of 2^20, a CSR row of 100 nonzeros per step", "",
-              "| rule | lazy us | exact us | torch us | torch / lazy |", "|---|---:|---:|---:|---:|"]
-    for rule, t in lin:
-        lines.append(f"| {rule} | {t['lazy']:.1f} | {fmt(t.get('exact'))} | {fmt(t.get('torch'))} | "
-                     f"{fmt(t.get('torch') and t['torch'] / t['lazy'], '.1f')} |")
+    lin, _ = run_case("linear", (n,), linear_pool(rng, n), ["sgd", "momentum", "adagrad", "adam"], budget,
+                      torch_peers)
+    lines += ["", "## Linear model: 1-D weight of 2^20, 100 nonzeros per step", "",
+              "| rule | CSR lazy us | CSR exact us | RowSparse lazy us | torch us | torch / CSR lazy |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for rule, t in lin.items():
+        lines.append(f"| {rule} | {t['csr lazy']:.1f} | {fmt(t.get('csr exact'))} | {t['rows lazy']:.1f} | "
+                     f"{fmt(t.get('torch'))} | {ratio(t.get('torch'), t['csr lazy'])} |")
     lines += noisy_lines()
     print("\n".join(lines))
     write_result("sparse_quick.md" if args.quick else "sparse.md", lines)

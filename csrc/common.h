@@ -25,20 +25,6 @@
 #define GD_VECTOR_CLONES
 #endif
 
-/* A hint to start loading [p, p + bytes) (bytes capped at 1 KiB: the hardware follows longer runs itself) for
- * use: random rows of a large table otherwise cost a memory latency each. A read prefetch: the write form needs
- * -mprfchw, else GCC drops it. A statement macro, not a function: GCC deems a function that only prefetches
- * free of effects and deletes its calls. */
-#if defined(__GNUC__) || defined(__clang__)
-#define GD_PREFETCH(p, bytes)                                                   \
-    do {                                                                        \
-        for (int64_t gd_b = 0; gd_b < (bytes) && gd_b < 1024; gd_b += 64)       \
-            __builtin_prefetch((const char *)(p) + gd_b, 0, 3);                 \
-    } while (0)
-#else
-#define GD_PREFETCH(p, bytes) ((void)(p), (void)(bytes))
-#endif
-
 /* The most state buffers a rule keeps per parameter (AMSGrad: m, v, vhat). */
 #define GD_MAX_SLOTS 3
 

@@ -30,11 +30,48 @@ GD_INLINE int64_t gd_row_from(const gd_csr *g, int64_t r, int64_t p)
     return r;
 }
 
+/* The parameter coordinate of entry p, r and row_end tracking its row (start both at 0; p never decreasing). */
+GD_INLINE int64_t gd_csr_coordinate(const gd_csr *g, int64_t p, int64_t *r, int64_t *row_end)
+{
+    if (p >= *row_end) {
+        *r = gd_row_from(g, *r, p);
+        *row_end = gd_index(g->indptr, g->index_is_64, *r + 1);
+    }
+    return *r * g->n_cols + gd_index(g->indices, g->index_is_64, p);
+}
+
+/* The first entry at or after p that opens an exact-mode block (its coordinate's block differs from the
+ * previous entry's), or nnz: where a thread's share of the entries may start without sharing a block with
+ * another thread. At most GD_EXACT_BLOCK entries share a block, so this looks at as many. */
+GD_INLINE int64_t gd_csr_block_start(const gd_csr *g, int64_t p, int64_t nnz)
+{
+    if (p <= 0 || p >= nnz)
+        return p <= 0 ? 0 : nnz;
+    int64_t r = 0, row_end = 0;
+    int64_t previous = gd_csr_coordinate(g, p - 1, &r, &row_end) / GD_EXACT_BLOCK;
+    while (p < nnz && gd_csr_coordinate(g, p, &r, &row_end) / GD_EXACT_BLOCK == previous)
+        ++p;
+    return p;
+}
+
+/* The same for the used rows of a row-sparse gradient (sorted, distinct, row_size > 0): the first row at or
+ * after i whose first block differs from the previous row's last. */
+GD_INLINE int64_t gd_rows_block_start(const gd_rows *g, int64_t i)
+{
+    if (i <= 0 || i >= g->n_used)
+        return i <= 0 ? 0 : g->n_used;
+    int64_t n = g->row_size;
+    while (i < g->n_used && gd_index(g->rows, g->rows_is_64, i) * n / GD_EXACT_BLOCK ==
+                                (gd_index(g->rows, g->rows_is_64, i - 1) * n + n - 1) / GD_EXACT_BLOCK)
+        ++i;
+    return i;
+}
+
 /* The structure checks as branch-free loops over one index type, so that they vectorise; the caller finds
  * the exact position only once a check has failed. */
 #define GD_CSR_PASSES(IDX, SUF)                                                                              \
     /* Whether indptr decreases between entries lo and hi (hi included). */                                 \
-    static int gd_decreases_##SUF(const IDX *indptr, int64_t lo, int64_t hi)                                \
+    GD_VECTOR_CLONES static int gd_decreases_##SUF(const IDX *indptr, int64_t lo, int64_t hi)               \
     {                                                                                                       \
         int bad = 0;                                                                                        \
         GD_PRAGMA(omp simd reduction(| : bad))                                                              \
@@ -44,8 +81,8 @@ GD_INLINE int64_t gd_row_from(const gd_csr *g, int64_t r, int64_t p)
     }                                                                                                       \
                                                                                                             \
     /* Whether an index in [a, b) lies outside [0, bound); *unsorted |= whether they fail to increase. */   \
-    static int gd_out_of_range_##SUF(const IDX *indices, int64_t a, int64_t b, int64_t bound,               \
-                                     int *unsorted)                                                         \
+    GD_VECTOR_CLONES static int gd_out_of_range_##SUF(const IDX *indices, int64_t a, int64_t b,             \
+                                                      int64_t bound, int *unsorted)                         \
     {                                                                                                       \
         int out = 0, descends = 0;                                                                          \
         GD_PRAGMA(omp simd reduction(| : out))                                                              \

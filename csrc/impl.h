@@ -117,97 +117,43 @@ GD_INLINE REAL SFX(gd_bias_at)(const double *table, int64_t n, int64_t s)
         }                                                                                                   \
     }
 
+/* Nothing to catch up: the closed form, which is the identity here (the lazy mode skips even that). */
+#define GD_CATCH_UP_none GD_CATCH_UP_closed
+
 #define GD_RULE(name, n_slots, work, catch_up) GD_CATCH_UP_##catch_up(name, n_slots)
 #include "rules.def"
 #undef GD_RULE
 
-/* The step a coordinate has seen in the exact mode. */
-GD_INLINE int64_t SFX(gd_seen)(const gd_exact *e, int64_t j)
-{
-    return e->last[j] > e->synced_at ? e->last[j] : e->synced_at;
-}
+typedef void (*SFX(gd_catch_up_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, int64_t, int64_t, const CTX *,
+                                    SKIP *);
 
-/* The step coordinates [lo, hi) have all seen, or -1 where they differ. */
-static int64_t SFX(gd_seen_by_all)(const gd_exact *e, int64_t lo, int64_t hi)
-{
-    int64_t least = INT64_MAX, most = -1;
-    GD_PRAGMA(omp simd reduction(min : least) reduction(max : most))
-    for (int64_t j = lo; j < hi; ++j) {
-        int64_t seen = e->last[j] > e->synced_at ? e->last[j] : e->synced_at;
-        least = seen < least ? seen : least;
-        most = seen > most ? seen : most;
-    }
-    return least == most ? least : -1;
-}
+static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_catch_up_##name),
+#include "rules.def"
+#undef GD_RULE
+};
 
-/* Coordinates are brought up to date in blocks this long: a block whose coordinates have all seen the same
- * step (a row stepped as a whole, or untouched since the last flush) catches up in one vectorised loop. */
-#ifndef GD_FLUSH_BLOCK
-#define GD_FLUSH_BLOCK 256
-#endif
-
-/* Entries [p_lo, p_hi) of a canonical CSR gradient: distinct coordinates, so any split of the entries among
- * threads is race-free. In the exact mode each coordinate first catches up to the step before this one. */
+/* The lazy mode: entries [p_lo, p_hi) of a canonical CSR gradient, distinct coordinates, so any split of the
+ * entries among threads is race-free. */
 #define GD_RULE(name, n_slots, work, catch_up)                                                              \
     static void SFX(gd_csr_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_csr *g, int64_t p_lo,   \
                                    int64_t p_hi, const CTX *x)                                              \
     {                                                                                                       \
         (void)s0; (void)s1; (void)s2;                                                                       \
-        const gd_exact *e = x->exact;                                                                       \
         const REAL *data = (const REAL *)g->data;                                                           \
-        int64_t t = x->h->t, r = 0, row_end = 0;                                                            \
-        SKIP cache = {-1, 0, 0};                                                                            \
+        int64_t r = 0, row_end = 0;                                                                         \
         for (int64_t p = p_lo; p < p_hi; ++p) {                                                             \
-            if (p >= row_end) {                                                                             \
-                r = gd_row_from(g, r, p);                                                                   \
-                row_end = gd_index(g->indptr, g->index_is_64, r + 1);                                       \
-            }                                                                                               \
-            int64_t j = r * g->n_cols + gd_index(g->indices, g->index_is_64, p);                            \
-            if (e) {                                                                                        \
-                int64_t seen = SFX(gd_seen)(e, j);                                                          \
-                if (seen < t - 1)                                                                           \
-                    SFX(gd_catch_up_##name)(th, s0, s1, s2, j, j + 1, seen, t - 1, x, &cache);              \
-                e->last[j] = t;                                                                             \
-            }                                                                                               \
+            int64_t j = gd_csr_coordinate(g, p, &r, &row_end);                                              \
             SFX(gd_##name)(&th[j], data[p] GD_SLOT_ARGS_##n_slots(j), &x->c);                               \
         }                                                                                                   \
-    }                                                                                                       \
-                                                                                                            \
-    /* Coordinates [lo, hi) brought up to step `to` (exact mode). */                                       \
-    static void SFX(gd_flush_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi,        \
-                                     int64_t to, const CTX *x)                                              \
-    {                                                                                                       \
-        SKIP cache = {-1, 0, 0};                                                                            \
-        for (int64_t b = lo, end; b < hi; b = end) {                                                        \
-            end = hi - b > GD_FLUSH_BLOCK ? b + GD_FLUSH_BLOCK : hi;                                        \
-            int64_t seen = SFX(gd_seen_by_all)(x->exact, b, end);                                           \
-            if (seen >= 0) {                                                                                \
-                if (seen < to)                                                                              \
-                    SFX(gd_catch_up_##name)(th, s0, s1, s2, b, end, seen, to, x, &cache);                   \
-                continue;                                                                                   \
-            }                                                                                               \
-            for (int64_t j = b; j < end; ++j) {                                                             \
-                seen = SFX(gd_seen)(x->exact, j);                                                           \
-                if (seen < to)                                                                              \
-                    SFX(gd_catch_up_##name)(th, s0, s1, s2, j, j + 1, seen, to, x, &cache);                 \
-            }                                                                                               \
-        }                                                                                                   \
     }
-
 #include "rules.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_csr_fn))(REAL *, REAL *, REAL *, REAL *, const gd_csr *, int64_t, int64_t, const CTX *);
-typedef void (*SFX(gd_flush_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, int64_t, const CTX *);
 
 static const SFX(gd_csr_fn) SFX(gd_csr_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_csr_##name),
-#include "rules.def"
-#undef GD_RULE
-};
-
-static const SFX(gd_flush_fn) SFX(gd_flush_table)[] = {
-#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_flush_##name),
 #include "rules.def"
 #undef GD_RULE
 };
@@ -222,52 +168,145 @@ static CTX SFX(gd_context)(const gd_hyper *h, const gd_exact *e)
 }
 
 #define GD_SLOT(slots, k) ((slots)[k] ? (REAL *)(slots)[k] : NULL)
+#define GD_AT(s, j) ((s) ? (s) + (j) : NULL)
+
+/* ---- The exact mode: one step counter per block of GD_EXACT_BLOCK coordinates ----------------------------
+ * Every coordinate of block b has seen step max(last[b], synced_at). A step that touches a block first brings
+ * the whole block up to the previous step (one vectorised catch-up, its coordinates sharing their step), then
+ * steps the whole block with a zero gradient on its untouched coordinates: what the exact mode means for them
+ * anyway, so the invariant holds after. A counter per coordinate would move 8 more bytes per coordinate than
+ * the lazy step; a counter per block moves 8 per 16. */
+
+GD_INLINE int64_t SFX(gd_block_seen)(const gd_exact *e, int64_t b)
+{
+    return e->last[b] > e->synced_at ? e->last[b] : e->synced_at;
+}
+
+/* Block b of an n-element parameter brought to step t - 1, then stepped at t with grad (one value per
+ * coordinate of the block, zero where untouched). */
+static void SFX(gd_exact_block)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t n, int64_t b,
+                                const REAL *grad, const CTX *x, SKIP *cache)
+{
+    int64_t lo = b * GD_EXACT_BLOCK, hi = n - lo > GD_EXACT_BLOCK ? lo + GD_EXACT_BLOCK : n, t = x->h->t;
+    int64_t seen = SFX(gd_block_seen)(x->exact, b);
+    if (seen < t - 1)
+        SFX(gd_catch_up_table)[rule](th, s0, s1, s2, lo, hi, seen, t - 1, x, cache);
+    SFX(gd_range_table)[rule](th + lo, grad, GD_AT(s0, lo), GD_AT(s1, lo), GD_AT(s2, lo), 0, hi - lo, &x->c);
+    x->exact->last[b] = t;
+}
+
+/* The exact mode on entries [lo, hi) of a canonical CSR gradient, moved to block starts (gd_csr_block_start)
+ * so that no two threads share a block. Coordinates increase with the entry, so a block's entries are
+ * consecutive. */
+static void SFX(gd_csr_exact)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_csr *g, int64_t lo,
+                              int64_t hi, const CTX *x)
+{
+    const REAL *data = (const REAL *)g->data;
+    int64_t nnz = gd_index(g->indptr, g->index_is_64, g->n_rows), r = 0, row_end = 0;
+    int64_t p = gd_csr_block_start(g, lo, nnz), end = gd_csr_block_start(g, hi, nnz);
+    REAL grad[GD_EXACT_BLOCK];
+    SKIP cache = {-1, 0, 0};
+    while (p < end) {
+        int64_t j = gd_csr_coordinate(g, p, &r, &row_end), b = j / GD_EXACT_BLOCK;
+        for (int k = 0; k < GD_EXACT_BLOCK; ++k)
+            grad[k] = 0;
+        do {
+            grad[j - b * GD_EXACT_BLOCK] = data[p];
+            if (++p == end)
+                break;
+            j = gd_csr_coordinate(g, p, &r, &row_end);
+        } while (j / GD_EXACT_BLOCK == b);
+        SFX(gd_exact_block)(rule, th, s0, s1, s2, g->n_rows * g->n_cols, b, grad, x, &cache);
+    }
+}
 
 /* The entries of the gradient split evenly among threads (where there is enough work). */
 static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const gd_csr *g, const gd_hyper *h,
                                 const gd_exact *e)
 {
     CTX x = SFX(gd_context)(h, e);
-    SFX(gd_csr_fn) fn = SFX(gd_csr_table)[rule];
+    SFX(gd_csr_fn) lazy = SFX(gd_csr_table)[rule];
     int64_t nnz = gd_index(g->indptr, g->index_is_64, g->n_rows);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
-#define GD_CSR_RANGE(lo, hi) fn(th, s0, s1, s2, g, lo, hi, &x)
+#define GD_CSR_RANGE(lo, hi)                                          \
+    if (e)                                                            \
+        SFX(gd_csr_exact)(rule, th, s0, s1, s2, g, lo, hi, &x);       \
+    else                                                              \
+        lazy(th, s0, s1, s2, g, lo, hi, &x)
     GD_SPLIT(nnz, gd_threads_for(nnz * gd_rule_work[rule] * (e ? 2 : 1)), GD_CSR_RANGE);
 #undef GD_CSR_RANGE
 }
 
-/* Rows this far ahead are prefetched: enough to hide a memory latency behind the work on the rows between. */
-#ifndef GD_PREFETCH_ROWS
-#define GD_PREFETCH_ROWS 4
-#endif
-
-/* Used rows [lo, hi) of a row-sparse gradient: each a contiguous slice of the parameter, stepped by the dense
- * loop; in the exact mode its coordinates first catch up to the step before this one. Rows are distinct, so
- * any split among threads is race-free. */
-static void SFX(gd_rows_range)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g, int64_t lo,
-                               int64_t hi, const CTX *x)
+/* The lazy mode on used rows [lo, hi) of a row-sparse gradient: each a contiguous slice of the parameter,
+ * stepped by the dense loop. Rows are distinct, so any split among threads is race-free. */
+static void SFX(gd_rows_lazy)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g, int64_t lo,
+                              int64_t hi, const CTX *x)
 {
     SFX(gd_range_fn) range = SFX(gd_range_table)[rule];
     const REAL *values = (const REAL *)g->values;
-    int64_t n = g->row_size, t = x->h->t;
-    REAL *slot[GD_MAX_SLOTS] = {s0, s1, s2};
+    int64_t n = g->row_size;
     for (int64_t i = lo; i < hi; ++i) {
-        if (i + GD_PREFETCH_ROWS < hi) {
-            int64_t ahead = gd_index(g->rows, g->rows_is_64, i + GD_PREFETCH_ROWS) * n;
-            GD_PREFETCH(th + ahead, n * (int64_t)sizeof(REAL));
-            for (int k = 0; k < GD_MAX_SLOTS; ++k)
-                if (slot[k])
-                    GD_PREFETCH(slot[k] + ahead, n * (int64_t)sizeof(REAL));
-            if (x->exact)
-                GD_PREFETCH(x->exact->last + ahead, n * (int64_t)sizeof(int64_t));
-        }
         int64_t j = gd_index(g->rows, g->rows_is_64, i) * n;
-        if (x->exact) {
-            SFX(gd_flush_table)[rule](th, s0, s1, s2, j, j + n, t - 1, x);
-            for (int64_t k = j; k < j + n; ++k)
-                x->exact->last[k] = t;
+        range(th + j, values + i * n, GD_AT(s0, j), GD_AT(s1, j), GD_AT(s2, j), 0, n, &x->c);
+    }
+}
+
+/* Blocks [b_lo, b_hi) of the parameter, all within one row: brought to step t - 1 (a catch-up per run of blocks
+ * that have seen the same step) and stepped at t with grad, the row's values from block b_lo on. */
+static void SFX(gd_exact_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t b_lo, int64_t b_hi,
+                                 const REAL *grad, const CTX *x, SKIP *cache)
+{
+    int64_t t = x->h->t, lo = b_lo * GD_EXACT_BLOCK;
+    for (int64_t b = b_lo, run_end; b < b_hi; b = run_end) {
+        int64_t seen = SFX(gd_block_seen)(x->exact, b);
+        for (run_end = b + 1; run_end < b_hi && SFX(gd_block_seen)(x->exact, run_end) == seen; ++run_end)
+            ;
+        if (seen < t - 1)
+            SFX(gd_catch_up_table)[rule](th, s0, s1, s2, b * GD_EXACT_BLOCK, run_end * GD_EXACT_BLOCK, seen,
+                                         t - 1, x, cache);
+    }
+    SFX(gd_range_table)[rule](th + lo, grad, GD_AT(s0, lo), GD_AT(s1, lo), GD_AT(s2, lo), 0,
+                              (b_hi - b_lo) * GD_EXACT_BLOCK, &x->c);
+    for (int64_t b = b_lo; b < b_hi; ++b)
+        x->exact->last[b] = t;
+}
+
+/* The exact mode on used rows [lo, hi), moved to block starts (gd_rows_block_start) so that no two threads
+ * share a block. The blocks a row covers whole are stepped straight from its values; a block shared with a
+ * neighbouring row or the parameter's end is filled from the rows that reach into it (rows are sorted). */
+static void SFX(gd_rows_exact)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g, int64_t lo,
+                               int64_t hi, const CTX *x)
+{
+    const REAL *values = (const REAL *)g->values;
+    int64_t n = g->row_size, i = gd_rows_block_start(g, lo), end = gd_rows_block_start(g, hi), k = 0;
+    REAL grad[GD_EXACT_BLOCK];
+    SKIP cache = {-1, 0, 0};
+    while (i < end) {
+        int64_t j = gd_index(g->rows, g->rows_is_64, i) * n + k, b = j / GD_EXACT_BLOCK;
+        int64_t base = b * GD_EXACT_BLOCK, whole = j == base ? (n - k) / GD_EXACT_BLOCK : 0;
+        if (whole > 0) {
+            SFX(gd_exact_blocks)(rule, th, s0, s1, s2, b, b + whole, values + i * n + k, x, &cache);
+            k += whole * GD_EXACT_BLOCK;
+        } else {
+            for (int q = 0; q < GD_EXACT_BLOCK; ++q)
+                grad[q] = 0;
+            while (i < end && (j = gd_index(g->rows, g->rows_is_64, i) * n + k) < base + GD_EXACT_BLOCK) {
+                int64_t take = n - k < base + GD_EXACT_BLOCK - j ? n - k : base + GD_EXACT_BLOCK - j;
+                for (int64_t q = 0; q < take; ++q)
+                    grad[j - base + q] = values[i * n + k + q];
+                k += take;
+                if (k == n) {
+                    ++i;
+                    k = 0;
+                }
+            }
+            SFX(gd_exact_block)(rule, th, s0, s1, s2, g->n_rows * n, b, grad, x, &cache);
+            continue;
         }
-        range(th + j, values + i * n, s0 ? s0 + j : NULL, s1 ? s1 + j : NULL, s2 ? s2 + j : NULL, 0, n, &x->c);
+        if (k == n) {
+            ++i;
+            k = 0;
+        }
     }
 }
 
@@ -276,23 +315,45 @@ static void SFX(gd_rows_step)(int rule, void *param, void *const *slots, const g
 {
     CTX x = SFX(gd_context)(h, e);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
-#define GD_ROWS_RANGE(lo, hi) SFX(gd_rows_range)(rule, th, s0, s1, s2, g, lo, hi, &x)
+    if (g->row_size == 0)
+        return;
+#define GD_ROWS_RANGE(lo, hi)                                         \
+    if (e)                                                            \
+        SFX(gd_rows_exact)(rule, th, s0, s1, s2, g, lo, hi, &x);      \
+    else                                                              \
+        SFX(gd_rows_lazy)(rule, th, s0, s1, s2, g, lo, hi, &x)
     GD_SPLIT(g->n_used, gd_threads_for(g->n_used * g->row_size * gd_rule_work[rule] * (e ? 2 : 1)), GD_ROWS_RANGE);
 #undef GD_ROWS_RANGE
+}
+
+/* Blocks [b_lo, b_hi) of an n-element parameter brought up to step h->t; a run of blocks that have seen the
+ * same step catches up in one loop. */
+static void SFX(gd_flush_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t n, int64_t b_lo,
+                                 int64_t b_hi, const CTX *x)
+{
+    SKIP cache = {-1, 0, 0};
+    for (int64_t b = b_lo, run_end; b < b_hi; b = run_end) {
+        int64_t seen = SFX(gd_block_seen)(x->exact, b);
+        for (run_end = b + 1; run_end < b_hi && SFX(gd_block_seen)(x->exact, run_end) == seen; ++run_end)
+            ;
+        int64_t lo = b * GD_EXACT_BLOCK, hi = n - run_end * GD_EXACT_BLOCK > 0 ? run_end * GD_EXACT_BLOCK : n;
+        if (seen < x->h->t)
+            SFX(gd_catch_up_table)[rule](th, s0, s1, s2, lo, hi, seen, x->h->t, x, &cache);
+    }
 }
 
 static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t n, const gd_hyper *h,
                              const gd_exact *e)
 {
     CTX x = SFX(gd_context)(h, e);
-    SFX(gd_flush_fn) fn = SFX(gd_flush_table)[rule];
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
-#define GD_FLUSH_RANGE(lo, hi) fn(th, s0, s1, s2, lo, hi, h->t, &x)
-    GD_SPLIT(n, gd_threads_for(n * gd_rule_work[rule]), GD_FLUSH_RANGE);
+#define GD_FLUSH_RANGE(lo, hi) SFX(gd_flush_blocks)(rule, th, s0, s1, s2, n, lo, hi, &x)
+    GD_SPLIT(gd_exact_blocks(n), gd_threads_for(n * gd_rule_work[rule]), GD_FLUSH_RANGE);
 #undef GD_FLUSH_RANGE
 }
 
 #undef GD_SLOT
+#undef GD_AT
 #undef CTX
 #undef SKIP
 #undef COEF

@@ -52,6 +52,12 @@ static const char *const gd_rule_names[] = {
 #undef GD_RULE
 };
 
+static const char *const gd_rule_catch_ups[] = {
+#define GD_RULE(name, n_slots, work, catch_up) #catch_up,
+#include "rules.def"
+#undef GD_RULE
+};
+
 int gd_rule_slots(int rule)
 {
     return rule >= 0 && rule < GD_N_RULES ? gd_slot_counts[rule] : -1;
@@ -60,6 +66,11 @@ int gd_rule_slots(int rule)
 const char *gd_rule_name(int rule)
 {
     return rule >= 0 && rule < GD_N_RULES ? gd_rule_names[rule] : NULL;
+}
+
+const char *gd_rule_catch_up(int rule)
+{
+    return rule >= 0 && rule < GD_N_RULES ? gd_rule_catch_ups[rule] : NULL;
 }
 
 int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)

@@ -34,19 +34,28 @@ typedef struct {
     int index_is_64;
 } gd_csr;
 
-/* A row-sparse gradient of a parameter seen as rows of row_size contiguous elements: parameter row rows[i] gets
- * the gradient values[i * row_size, (i + 1) * row_size) for i < n_used. rows are int32 or int64 (rows_is_64),
- * distinct and within the parameter (checked by gd_index_check); values have the parameter's type. */
+/* A row-sparse gradient of a parameter seen as n_rows rows of row_size contiguous elements: parameter row rows[i]
+ * gets the gradient values[i * row_size, (i + 1) * row_size) for i < n_used. rows are int32 or int64
+ * (rows_is_64), strictly increasing and within the parameter (gd_index_check checks both); values have the
+ * parameter's type. */
 typedef struct {
-    int64_t n_used, row_size;
+    int64_t n_rows, n_used, row_size;
     const void *rows;
     const void *values;
     int rows_is_64;
 } gd_rows;
 
-/* The exact sparse mode's bookkeeping for one parameter: coordinate j has seen every step up to
- * max(last[j], synced_at); inv_bias1/2[s - 1] = gd_inv_bias(beta, s) for s = 1..n_bias, and 1 beyond (the
+/* The exact sparse mode's bookkeeping for one parameter. Its coordinates are counted in blocks of
+ * GD_EXACT_BLOCK (the last block may be shorter): every coordinate of block b has seen every step up to
+ * max(last[b], synced_at). inv_bias1/2[s - 1] = gd_inv_bias(beta, s) for s = 1..n_bias, and 1 beyond (the
  * caller makes the table long enough: up to the step where it reaches 1 exactly). */
+#define GD_EXACT_BLOCK 16
+
+GD_INLINE int64_t gd_exact_blocks(int64_t n)
+{
+    return (n + GD_EXACT_BLOCK - 1) / GD_EXACT_BLOCK;
+}
+
 typedef struct {
     int64_t *last;
     int64_t synced_at;
@@ -75,8 +84,9 @@ int gd_index_check(const void *indices, int is_64, int64_t lo, int64_t hi, int64
                    int *increasing);
 
 /* One in-place step of rule on the coordinates a canonical CSR gradient touches, O(nnz). exact NULL is the lazy
- * mode (untouched coordinates keep parameter and state); otherwise each touched coordinate first catches up the
- * zero-gradient steps it skipped and is marked as seen at step hyper->t. slots: the rule's state buffers. */
+ * mode (untouched coordinates keep parameter and state); otherwise each block holding a touched coordinate
+ * first catches up the zero-gradient steps it skipped, then takes this step (a zero gradient on its untouched
+ * coordinates) and is marked as seen at step hyper->t. slots: the rule's state buffers. */
 int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
                    const gd_hyper *hyper, const gd_exact *exact);
 
@@ -92,6 +102,8 @@ int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_
 int gd_rule_slots(int rule);
 /* Name of a rule as in rules.def, or NULL. */
 const char *gd_rule_name(int rule);
+/* How the exact sparse mode catches rule up ("none", "closed" or "steps", see rules.def), or NULL. */
+const char *gd_rule_catch_up(int rule);
 
 /* One in-place step of rule on every array of the batch; is_double selects float64 over float32.
  * Returns 0, or -1 for an unknown rule (nothing touched). */

@@ -25,7 +25,7 @@ cdef extern from "kernels.h" nogil:
         int index_is_64
 
     ctypedef struct gd_rows:
-        int64_t n_used, row_size
+        int64_t n_rows, n_used, row_size
         const void *rows
         const void *values
         int rows_is_64
@@ -36,6 +36,9 @@ cdef extern from "kernels.h" nogil:
         const double *inv_bias1
         const double *inv_bias2
         int64_t n_bias
+
+    enum:
+        GD_EXACT_BLOCK
 
     enum:
         GD_CSR_OK
@@ -56,6 +59,7 @@ cdef extern from "kernels.h" nogil:
                     const gd_exact *exact)
     int gd_rule_slots(int rule)
     const char *gd_rule_name(int rule)
+    const char *gd_rule_catch_up(int rule)
     int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)
     int gd_openmp_enabled()
     int gd_get_num_threads()

@@ -12,6 +12,7 @@ cnp.import_array()
 
 RULE_NAMES = tuple(gd_rule_name(r).decode() for r in range(GD_N_RULES))
 RULE_SLOTS = tuple(gd_rule_slots(r) for r in range(GD_N_RULES))
+RULE_CATCH_UP = tuple(gd_rule_catch_up(r).decode() for r in range(GD_N_RULES))
 
 
 def openmp_enabled():
@@ -176,6 +177,8 @@ cdef class DenseBatch:
 
 # ---- sparse gradients -------------------------------------------------------------------------------------------
 
+EXACT_BLOCK = GD_EXACT_BLOCK  # coordinates per step counter of the exact sparse mode
+
 CSR_OK, CSR_INDPTR_START, CSR_INDPTR_DECREASING, CSR_INDPTR_END, CSR_INDEX_RANGE = (
     GD_CSR_OK, GD_CSR_INDPTR_START, GD_CSR_INDPTR_DECREASING, GD_CSR_INDPTR_END, GD_CSR_INDEX_RANGE)
 
@@ -266,6 +269,7 @@ def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.nd
     cdef gd_hyper hyper
     cdef const gd_exact *exact = NULL if state.lazy else &state.exact
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
+    g.n_rows = cnp.PyArray_DIM(param, 0)
     g.n_used = cnp.PyArray_SIZE(rows)
     g.row_size = cnp.PyArray_SIZE(values) // g.n_used if g.n_used else 0
     g.rows, g.values = cnp.PyArray_DATA(rows), cnp.PyArray_DATA(values)

@@ -23,6 +23,12 @@ class Rule:
         """The rule's number in the C kernels."""
         return _kernels.RULE_NAMES.index(self.name)
 
+    @property
+    def catch_up(self):
+        """How the exact sparse mode applies skipped zero-gradient steps: "none" (they change nothing),
+        "closed" (a closed form) or "steps" (replayed one by one); csrc/rules.def."""
+        return _kernels.RULE_CATCH_UP[self.id]
+
 
 def _rule(name, class_name, slots, equation, **defaults):
     return Rule(name, class_name, tuple(slots), MappingProxyType(defaults), equation)

@@ -2,8 +2,9 @@
 per-coordinate counters).
 
 Exact mode bookkeeping, per parameter i: while i is *stale* (it has had a sparse step since it was last fully up
-to date), coordinate j has seen every step up to max(last[i][j], synced_at[i]); a touched coordinate catches up
-the zero-gradient steps it skipped, in C, before its own step. A dense step or a flush brings the whole
+to date), the coordinates of block b (``_kernels.EXACT_BLOCK`` consecutive coordinates) have seen every step up
+to max(last[i][b], synced_at[i]); a block holding a touched coordinate catches up the zero-gradient steps it
+skipped, in C, before its own step. A dense step or a flush brings the whole
 parameter up to date and ends the stale period; the next sparse step starts a new one with synced_at = t - 1.
 """
 import numpy as np
@@ -39,7 +40,7 @@ class SparseSteps:
     def __init__(self, rule, params, state, mode):
         self.rule, self.params, self.state, self.mode = rule, params, state, mode
         n = len(params)
-        self.last = [None] * n  # int64 per coordinate, allocated at a parameter's first sparse step
+        self.last = [None] * n  # int64 per block of coordinates, allocated at a parameter's first sparse step
         self.synced_at = [0] * n
         self.stale = set()
         self._betas = None
@@ -48,12 +49,12 @@ class SparseSteps:
 
     def step(self, i, grad, kernel_args, t):
         """Step t of parameter i from a checked SparseGradient."""
-        if self.mode == "exact":
+        if self.mode == "exact" and self.rule.catch_up != "none":  # else a zero-gradient step is the identity
             if i not in self.stale:
                 self.synced_at[i] = t - 1
                 self.stale.add(i)
             if self.last[i] is None:
-                self.last[i] = np.zeros(self.params[i].size, np.int64)
+                self.last[i] = np.zeros(-(-self.params[i].size // _kernels.EXACT_BLOCK), np.int64)
             state = self._exact_state(i, kernel_args, t)
         else:
             state = LAZY

@@ -72,7 +72,7 @@ def test_same_bits_as_the_csr_gradient(rule, dtype, mode):
         np.testing.assert_array_equal(a, b)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(data=st.data(), name=st.sampled_from(RULE_NAMES), mode=st.sampled_from(MODES),
        dtype=st.sampled_from([np.float32, np.float64]),
        index_dtype=st.sampled_from([np.int32, np.int64, np.uint16, np.int8]), split=st.booleans())
