@@ -1,5 +1,5 @@
 """Sparse gradients: the row-sparse type, and an optimizer's sparse steps (the lazy mode, and the exact mode's
-per-coordinate counters).
+step counters per block of coordinates).
 
 Exact mode bookkeeping, per parameter i: while i is *stale* (it has had a sparse step since it was last fully up
 to date), the coordinates of block b (``_kernels.EXACT_BLOCK`` consecutive coordinates) have seen every step up
