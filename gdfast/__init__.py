@@ -5,16 +5,18 @@
     opt = gd.Adam([w], lr=1e-3)
     opt.step([grad])
 """
-from . import kernels, reference
+from . import kernels, losses, reference, schedules
 from ._kernels import get_num_threads, openmp_enabled
 from ._registry import RULES
 from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
                     OPTIMIZERS)
 from ._sparse import RowSparse
 from ._threads import set_num_threads
+from .train import EarlyStopping, GradientNoise, LinearModel, fit
 
 __version__ = "0.1.0"
 
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled", "set_num_threads",
-           "get_num_threads"]
+           "get_num_threads", "fit", "LinearModel", "EarlyStopping", "GradientNoise", "losses",
+           "schedules"]

@@ -1,5 +1,5 @@
 # The only C/Cython boundary: declarations of csrc/kernels.h.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "kernels.h" nogil:
     enum:
@@ -66,3 +66,38 @@ cdef extern from "kernels.h" nogil:
     void gd_set_num_threads(int n)
     int64_t gd_get_min_per_thread()
     void gd_set_min_per_thread(int64_t n)
+
+
+cdef extern from "linear.h" nogil:
+    enum:
+        GD_LOSS_SQUARED
+        GD_LOSS_LOGISTIC
+        GD_LOSS_HINGE
+        GD_LOSS_SOFTMAX
+
+    ctypedef struct gd_data:
+        int64_t n_rows, n_features
+        const void *dense
+        gd_csr csr
+        const void *y
+
+    ctypedef struct gd_model:
+        int rule, loss, is_double, fit_intercept
+        int64_t n_outputs
+        void *w
+        void *b
+        void *w_slots[GD_MAX_SLOTS]
+        void *b_slots[GD_MAX_SLOTS]
+        const gd_exact *w_exact
+        void *grad_w
+        void *grad_b
+        void *z
+        void *dz
+        void *values
+        int64_t *stamp
+        int64_t *touched
+
+    double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
+                          int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
+                          const double *noise_sd, uint64_t *rng, int64_t *stamp_base)
+    int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)

@@ -4,7 +4,7 @@
 Nothing here validates: gdfast/_validate.py checks every array (dtype, shape, contiguity, writability,
 overlap) before an object of this module sees it, and the kernels trust what they get.
 """
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 cimport numpy as cnp
 
@@ -293,3 +293,84 @@ def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, 
     with nogil:
         gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &hyper,
                     &state.exact)
+
+
+# ---- linear models ----------------------------------------------------------------------------------------------
+
+LOSSES = {"squared": GD_LOSS_SQUARED, "logistic": GD_LOSS_LOGISTIC, "hinge": GD_LOSS_HINGE,
+          "softmax": GD_LOSS_SOFTMAX}
+
+
+cdef class LinearData:
+    """Examples for the linear-model kernels (gd_data): a C-contiguous 2-D ndarray or checked canonical CSR
+    arrays, and the targets (the model's dtype, or int64 classes for softmax)."""
+    cdef gd_data data
+    cdef object keep_alive
+
+    def __cinit__(self, X, cnp.ndarray y, int64_t n_rows, int64_t n_features):
+        self.keep_alive = (X, y)
+        self.data.n_rows, self.data.n_features = n_rows, n_features
+        self.data.y = cnp.PyArray_DATA(y)
+        if isinstance(X, cnp.ndarray):
+            self.data.dense = cnp.PyArray_DATA(X)
+        else:
+            indptr, indices, data = X
+            self.data.dense = NULL
+            self.data.csr = _csr(indptr, indices, data, n_rows, n_features)
+
+    @property
+    def n_rows(self):
+        return self.data.n_rows
+
+
+cdef class LinearModel:
+    """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and the
+    scratch buffers linear.h lists, pointers taken once. All of one dtype, C-contiguous, checked by the caller."""
+    cdef gd_model model
+    cdef object keep_alive
+    cdef int64_t stamp_base
+
+    def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
+                  dict scratch, SparseState w_state, bint fit_intercept):
+        self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
+        self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
+        self.model.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        self.model.n_outputs = cnp.PyArray_SIZE(b)
+        self.model.w, self.model.b = cnp.PyArray_DATA(w), cnp.PyArray_DATA(b)
+        _slot_pointers(w_slots, self.model.w_slots)
+        _slot_pointers(b_slots, self.model.b_slots)
+        self.model.w_exact = NULL if w_state.lazy else &w_state.exact
+        self.model.grad_w = cnp.PyArray_DATA(scratch["grad_w"])
+        self.model.grad_b = cnp.PyArray_DATA(scratch["grad_b"])
+        self.model.z = cnp.PyArray_DATA(scratch["z"])
+        self.model.dz = cnp.PyArray_DATA(scratch["dz"])
+        self.model.values = cnp.PyArray_DATA(scratch["values"])
+        self.model.stamp = <int64_t *>cnp.PyArray_DATA(scratch["stamp"])
+        self.model.touched = <int64_t *>cnp.PyArray_DATA(scratch["touched"])
+        self.stamp_base = 0
+
+    def epoch(self, LinearData data, cnp.ndarray order, int64_t batch_size, double alpha, double lr,
+              double gamma, double beta1, double beta2, double eps, int64_t t, cnp.ndarray lr_steps,
+              cnp.ndarray noise_sd, cnp.ndarray rng):
+        """One epoch over data.order (int64) in batches: steps t + 1, ... with lr_steps[s] and noise_sd[s]
+        (float64, one per batch); rng: 4 uint64 words, advanced. Returns the sum of the example losses."""
+        cdef gd_hyper hyper
+        cdef double total
+        cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
+        cdef int64_t n_order = cnp.PyArray_SIZE(order)
+        cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
+        cdef const double *noise_ptr = <const double *>cnp.PyArray_DATA(noise_sd)
+        cdef uint64_t *rng_ptr = <uint64_t *>cnp.PyArray_DATA(rng)
+        hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+        with nogil:
+            total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &hyper, lr_ptr,
+                                   noise_ptr, rng_ptr, &self.stamp_base)
+        return total
+
+    def loss_gradient(self, LinearData data, cnp.ndarray out, grad_w=None, grad_b=None):
+        """Per-example losses into out (float64, n_rows) and, with grad_w and grad_b, the mean gradient."""
+        cdef void *gw = NULL if grad_w is None else cnp.PyArray_DATA(<cnp.ndarray?>grad_w)
+        cdef void *gb = NULL if grad_b is None else cnp.PyArray_DATA(<cnp.ndarray?>grad_b)
+        cdef double *out_ptr = <double *>cnp.PyArray_DATA(out)
+        with nogil:
+            gd_loss_gradient(&self.model, &data.data, out_ptr, gw, gb)

@@ -142,13 +142,8 @@ _CSR_ERRORS = {
 
 
 def sparse_grad(g, p, name):
-    """A scipy.sparse gradient for parameter p, as a CSRGradient.
-
-    The matrix must have p's shape (p 2-D) or (1, p.size) (p 1-D), and data of p's dtype. CSR is used as it is
-    (int32 or int64 indices, no copy); another format is converted to CSR once (a copy). The structure is
-    checked before any kernel reads it; a matrix with unsorted or duplicate column indices is canonicalised on
-    a copy (duplicates summed, as scipy defines them; explicit zeros stay and count as touched).
-    """
+    """A scipy.sparse gradient for parameter p, as a CSRGradient: the matrix must have p's shape (p 2-D) or
+    (1, p.size) (p 1-D), and data of p's dtype; see ``csr``."""
     if p.ndim == 2:
         shape = p.shape
     elif p.ndim == 1:
@@ -158,11 +153,22 @@ def sparse_grad(g, p, name):
                          "1-D parameters (as a (1, n) matrix) and 2-D ones")
     if tuple(g.shape) != shape:
         raise ValueError(f"{name} has shape {tuple(g.shape)} but its parameter needs {shape}")
-    if g.format != "csr":
-        g = g.tocsr()
     if g.dtype != p.dtype:
         raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
                         "gdfast does not cast: pass data of the parameter's dtype")
+    return csr(g, name)
+
+
+def csr(g, name):
+    """A scipy.sparse matrix as a checked, canonical CSRGradient of its own shape.
+
+    CSR is used as it is (int32 or int64 indices, no copy); another format is converted to CSR once (a copy).
+    The structure is checked before any kernel reads it; a matrix with unsorted or duplicate column indices is
+    canonicalised on a copy (duplicates summed, as scipy defines them; explicit zeros stay and count as touched).
+    """
+    shape = tuple(g.shape)
+    if g.format != "csr":
+        g = g.tocsr()
     indptr, indices, data = (np.ascontiguousarray(a) for a in (g.indptr, g.indices, g.data))
     index_dtype = indices.dtype
     if index_dtype not in (np.dtype(np.int32), np.dtype(np.int64)) or indptr.dtype != index_dtype:
@@ -224,14 +230,19 @@ def rows_grad(g, p, name):
     return RowsGradient(rows, values)
 
 
+def is_sparse(g):
+    """A scipy.sparse matrix or array (scipy is imported only for what is not an ndarray)."""
+    if isinstance(g, np.ndarray):
+        return False
+    import scipy.sparse as sp
+    return sp.issparse(g)
+
+
 def gradient(g, p, name):
     """A dense or sparse gradient for parameter p: a contiguous ndarray or a SparseGradient."""
-    if isinstance(g, np.ndarray):
-        return dense_grad(g, p, name)
     if isinstance(g, RowSparse):
         return rows_grad(g, p, name)
-    import scipy.sparse as sp  # imported only when a gradient is not an ndarray
-    if sp.issparse(g):
+    if is_sparse(g):
         return sparse_grad(g, p, name)
     return dense_grad(g, p, name)
 

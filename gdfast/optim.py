@@ -127,6 +127,10 @@ class Optimizer:
                     grads[i] = g.copy()
         return grads
 
+    def _advance(self, steps):
+        """Count steps taken on this optimizer's arrays by an outside C loop (gdfast.train's epochs)."""
+        self._t += steps
+
     def flush(self):
         """Exact sparse mode: bring every coordinate up to the current step (apply the zero-gradient steps
         untouched coordinates have skipped). Nothing to do in the lazy mode."""

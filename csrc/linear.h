@@ -1,0 +1,55 @@
+/* Linear models trained by the update rules: the losses, their gradients, and the epoch loop that serves batch,
+ * mini-batch and stochastic gradient descent (Ruder, arXiv:1609.04747, section 2) over dense or CSR rows. */
+#ifndef GDFAST_LINEAR_H
+#define GDFAST_LINEAR_H
+
+#include "kernels.h"
+
+/* The losses of one example with scores z (K outputs) and target y, and their derivative dL/dz:
+ * squared    L = (z - y)^2 / 2                      dz = z - y                          (K = 1, y real)
+ * logistic   L = log(1 + exp(-y z))                  dz = -y / (1 + exp(y z))            (K = 1, y = +-1)
+ * hinge      L = max(0, 1 - y z)                     dz = -y where y z < 1, else 0       (K = 1, y = +-1)
+ * softmax    L = -log p_y,  p = exp(z) / sum exp(z)  dz_k = p_k - [k = y]                (y a class index) */
+enum { GD_LOSS_SQUARED, GD_LOSS_LOGISTIC, GD_LOSS_HINGE, GD_LOSS_SOFTMAX, GD_N_LOSSES };
+
+/* n_rows examples of n_features: dense (row-major, the model's type) when dense is not NULL, else the CSR rows
+ * csr (n_rows x n_features, canonical, checked). y: the model's type for the K = 1 losses, int64 for softmax. */
+typedef struct {
+    int64_t n_rows, n_features;
+    const void *dense;
+    gd_csr csr;
+    const void *y;
+} gd_data;
+
+/* A linear model z = x W + b, W n_features x n_outputs (row-major), b n_outputs, each with the rule's state
+ * buffers. Scratch buffers, allocated by the caller and kept between epochs:
+ *   grad_w  n_features x n_outputs   (dense data: the batch gradient of W; CSR data: per-feature accumulators)
+ *   grad_b  n_outputs;  z, dz  n_outputs each
+ *   stamp   n_features int64, zero at first (CSR data: the last batch that touched a feature)
+ *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows) */
+typedef struct {
+    int rule, loss, is_double, fit_intercept; /* fit_intercept 0: b is read, never stepped */
+    int64_t n_outputs;
+    void *w, *b;
+    void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];
+    const gd_exact *w_exact; /* CSR data in the exact sparse mode, else NULL */
+    void *grad_w, *grad_b, *z, *dz, *values;
+    int64_t *stamp, *touched;
+} gd_model;
+
+/* One epoch: the examples order[0..n_order) in batches of batch_size (the last one may be shorter); each batch
+ * computes the mean gradient of its losses plus alpha * W (L2; on CSR data only on the features the batch
+ * touches) and takes one step of the rule at step number hyper->t + s, s = 1, 2, ... with learning rate lr[s-1].
+ * noise_sd[s-1] > 0 adds N(0, noise_sd^2) to each gradient coordinate of step s (those the batch touches on
+ * CSR data), drawn from rng (4 words of xoshiro256**, advanced in place). *stamp_base numbers the batches for
+ * the stamp array (advanced in place). Returns the sum of the example losses, each taken before its batch's
+ * step, or -1 for an unknown rule or loss. */
+double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
+                      int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
+                      const double *noise_sd, uint64_t *rng, int64_t *stamp_base);
+
+/* The loss of every example (out, n_rows doubles) and, when grad_w is not NULL, the gradient of the mean loss
+ * with respect to W and b (dense, into grad_w and grad_b) for the model's W and b. No L2 term. */
+int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b);
+
+#endif

@@ -1,0 +1,123 @@
+"""The losses of linear models z = x W + b, computed in C (csrc/linear.h) on dense or CSR rows.
+
+=========  ==========================================  ======================================  ==================
+loss       L(z, y)                                     dL/dz                                   targets
+=========  ==========================================  ======================================  ==================
+squared    (z - y)^2 / 2                               z - y                                   real numbers
+logistic   log(1 + exp(-y z)),  y = +-1                -y / (1 + exp(y z))                     two classes
+hinge      max(0, 1 - y z),  y = +-1                   -y where y z < 1, else 0                two classes
+softmax    -log p_y,  p_k = exp(z_k) / sum_j exp(z_j)  p_k - [k = y]                           two or more classes
+=========  ==========================================  ======================================  ==================
+
+For the two-class losses the second of the sorted classes is y = +1. The gradient with respect to W of the mean
+loss over rows x_i is mean_i x_i^T dL/dz_i, with respect to b mean_i dL/dz_i; an L2 penalty alpha/2 ||W||^2
+adds alpha W.
+"""
+import numpy as np
+
+from . import _kernels, _validate
+from ._sparse import LAZY
+
+LOSSES = tuple(_kernels.LOSSES)
+CLASSIFICATION = ("logistic", "hinge", "softmax")
+
+
+def loss_name(loss):
+    if loss not in _kernels.LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    return loss
+
+
+def features(X, name="X"):
+    """X as the C loop reads it: (array or CSR arrays, n_rows, n_features, dtype). A float32/float64 2-D ndarray
+    (copied once if not C-contiguous) or scipy.sparse matrix (CSR, checked), finite, at least one row."""
+    if _validate.is_sparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
+        _float_dtype(X.dtype, name)
+        g = _validate.csr(X, name)
+        arrays, values = (g.indptr, g.indices, g.data), g.stored_values()
+    else:
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"{name} must be a numpy.ndarray or a scipy.sparse matrix, got {type(X).__name__}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (examples x features), got shape {X.shape}")
+        _float_dtype(X.dtype, name)
+        arrays = values = np.ascontiguousarray(X)
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no examples")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or Inf")
+    return arrays, X.shape[0], X.shape[1], X.dtype
+
+
+def _float_dtype(dtype, name):
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} has dtype {dtype}; gdfast trains on float32 or float64 and does not cast: "
+                        f"pass {name}.astype(np.float32) or np.float64")
+
+
+def targets(loss, y, n_rows, dtype, classes=None, name="y"):
+    """(encoded targets as the C loop reads them, classes or None, number of outputs K).
+
+    classes: the classes a classifier already knows (a later fit, or validation data); None to take them
+    from y."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n_rows:
+        raise ValueError(f"{name} must be 1-D with one target per example ({n_rows}), got shape {y.shape}")
+    if loss not in CLASSIFICATION:
+        if y.dtype.kind not in "iuf" or not np.isfinite(y).all():
+            raise ValueError(f"{name} must hold finite numbers for the squared loss")
+        return np.ascontiguousarray(y, dtype), None, 1
+    if classes is None:
+        classes = np.unique(y)
+        if len(classes) < 2 or (loss != "softmax" and len(classes) > 2):
+            raise ValueError(f"the {loss} loss needs {'two' if loss != 'softmax' else 'two or more'} classes, "
+                             f"{name} has {len(classes)}: {classes[:10].tolist()}"
+                             + ("; use loss='softmax' for more" if loss != "softmax" else ""))
+    index = np.searchsorted(classes, y)
+    index[index == len(classes)] = 0
+    if not np.array_equal(classes[index], y):
+        unknown = np.setdiff1d(y, classes)[:10].tolist()
+        raise ValueError(f"{name} has classes {unknown} not among {classes.tolist()}")
+    if loss == "softmax":
+        return index.astype(np.int64), classes, len(classes)
+    return np.where(index == 1, 1, -1).astype(dtype), classes, 1
+
+
+def data(X, y_encoded, n_rows, n_features):
+    return _kernels.LinearData(X, y_encoded, n_rows, n_features)
+
+
+def _model(loss, W, b):
+    """A kernel-side model for evaluation only (rule and state unused)."""
+    K = b.shape[0]
+    scratch = {"grad_w": np.zeros(0, W.dtype), "grad_b": np.zeros(0, W.dtype), "z": np.zeros(K, W.dtype),
+               "dz": np.zeros(K, W.dtype), "values": np.zeros(0, W.dtype), "stamp": np.zeros(0, np.int64),
+               "touched": np.zeros(0, np.int64)}
+    return _kernels.LinearModel(0, _kernels.LOSSES[loss], W, b, (), (), scratch, LAZY, True)
+
+
+def loss_gradient(loss, X, y, W, b, classes=None):
+    """The loss of each example at (W, b), and the gradient of the mean loss: (losses, dW, db).
+
+    X: n x d (dense or sparse, float32/float64); W: d x K and b: K of X's dtype (K = 1 but for softmax, where it
+    is the number of classes); y: targets as for :func:`gdfast.fit` (classes in sorted order)."""
+    loss = loss_name(loss)
+    arrays, n, d, dtype = features(X)
+    y_enc, _, K = targets(loss, y, n, dtype, classes)
+    W, b = np.ascontiguousarray(W), np.ascontiguousarray(b)
+    if W.dtype != dtype or b.dtype != dtype:
+        raise TypeError(f"W and b must have X's dtype {dtype}, got {W.dtype} and {b.dtype}")
+    if W.shape != (d, K) or b.shape != (K,):
+        raise ValueError(f"W must have shape {(d, K)} and b {(K,)}, got {W.shape} and {b.shape}")
+    out, dW, db = np.empty(n), np.empty((d, K), dtype), np.empty(K, dtype)
+    _model(loss, W, b).loss_gradient(data(arrays, y_enc, n, d), out, dW, db)
+    return out, dW, db
+
+
+def mean_loss(loss, examples, W, b):
+    """The mean loss over checked examples (a LinearData) at (W, b), no penalty."""
+    out = np.empty(examples.n_rows)
+    _model(loss, W, b).loss_gradient(examples, out)
+    return float(out.mean())

@@ -1,0 +1,223 @@
+"""Training linear models by gradient descent (Ruder, arXiv:1609.04747): batch, mini-batch and stochastic
+gradient descent (section 2) with any of the ten update rules (section 4), run by one C epoch loop
+(csrc/linear.h, the GIL released), and the survey's strategies (section 6): shuffling, learning-rate schedules,
+early stopping and gradient noise.
+"""
+import math
+import time
+import warnings
+
+import numpy as np
+
+from . import _kernels, losses, schedules
+from ._sparse import LAZY
+from .optim import OPTIMIZERS
+
+
+class GradientNoise:
+    """Gaussian noise added to every gradient coordinate a step computes: g_t + N(0, sigma_t^2) with
+    sigma_t^2 = eta / (1 + t)^gamma (Neelakantan et al., 2015, as in the survey; eta in {0.01, 0.3, 1.0},
+    gamma = 0.55). On CSR data only the coordinates a batch touches get noise."""
+
+    def __init__(self, eta=0.01, gamma=0.55):
+        self.eta = schedules._check("eta", eta)
+        self.gamma = schedules._check("gamma", gamma)
+
+    def sd(self, t0, n_steps):
+        """sigma_t for t = t0 + 1 .. t0 + n_steps."""
+        t = np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
+        return np.sqrt(self.eta / (1.0 + t) ** self.gamma)
+
+    def __repr__(self):
+        return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
+
+
+class EarlyStopping:
+    """Stop when the monitored loss (the validation loss where there is validation data, else the training
+    loss) has not improved by more than min_delta for ``patience`` epochs; with restore_best, the model ends
+    with the parameters of its best epoch."""
+
+    def __init__(self, patience=5, min_delta=0.0, restore_best=True):
+        self.patience = int(schedules._check("patience", patience))
+        self.min_delta = schedules._check("min_delta", min_delta)
+        self.restore_best = bool(restore_best)
+
+    def __repr__(self):
+        return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, restore_best={self.restore_best})"
+
+
+class LinearModel:
+    """A trained linear model z = x W + b: ``coef_`` (n_features,) for the squared loss, (K, n_features) for a
+    classifier (K = 1 for two classes), ``intercept_`` (K,), ``classes_`` (classifiers), ``history_`` (one dict
+    per epoch: epoch, train_loss, val_loss, lr, seconds, examples_per_second) and ``optimizer_``."""
+
+    def __init__(self, loss, W, b, classes, history, optimizer):
+        self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
+        self._W, self._b = W, b
+        self.coef_ = W[:, 0] if loss == "squared" else W.T
+        self.intercept_ = b
+
+    def decision_function(self, X):
+        """x W + b: (n,) for one output, (n, K) for softmax."""
+        _, _, d, dtype = losses.features(X)
+        if d != self._W.shape[0]:
+            raise ValueError(f"X has {d} features, the model {self._W.shape[0]}")
+        z = np.asarray(X @ self._W.astype(dtype, copy=False)) + self._b
+        return z[:, 0] if z.shape[1] == 1 else z
+
+    def predict(self, X):
+        z = self.decision_function(X)
+        if self.loss == "squared":
+            return z
+        if self.loss == "softmax":
+            return self.classes_[np.argmax(z, axis=1)]
+        return self.classes_[(z > 0).astype(int)]
+
+    def predict_proba(self, X):
+        """Class probabilities (n, n_classes), for the logistic and softmax losses."""
+        if self.loss not in ("logistic", "softmax"):
+            raise AttributeError(f"predict_proba needs the logistic or softmax loss, not {self.loss!r}")
+        z = self.decision_function(X)
+        if self.loss == "logistic":
+            p = 1.0 / (1.0 + np.exp(-z))
+            return np.column_stack([1 - p, p])
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def __repr__(self):
+        return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
+
+
+def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True, schedule=None,
+        shuffle=True, early_stopping=None, validation_data=None, validation_fraction=None, gradient_noise=None,
+        random_state=None, callbacks=(), progress=True, **hyperparameters):
+    """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
+
+    loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses). X: an n x d float32/float64 ndarray or
+    scipy.sparse matrix (the model takes X's dtype); y: n targets (numbers, or class labels).
+    optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...).
+    batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
+    of b. Each step minimises the mean loss of its batch plus alpha/2 ||W||^2 (on CSR data the penalty's
+    gradient is applied to the features a batch touches, the lazy convention of sparse SGD).
+    schedule: a gdfast.schedules.Schedule or its name; it scales the optimizer's lr per step or per epoch.
+    shuffle: a new order of the examples every epoch (seeded by random_state).
+    early_stopping: an EarlyStopping; validation_data=(X_val, y_val), or validation_fraction of the examples
+    held out, gives it (and the schedule's threshold rule) a validation loss to watch.
+    gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
+    returns True stops training. progress: a progress bar of epochs (tqdm).
+    """
+    loss = losses.loss_name(loss)
+    for name in ("sparse", "check_finite"):
+        if name in hyperparameters:
+            raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    epochs = _count("epochs", epochs)
+    alpha = schedules._check("alpha", alpha)
+    rng = np.random.default_rng(random_state)
+    X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, rng)
+    arrays, n, d, dtype = losses.features(X)
+    y_enc, classes, K = losses.targets(loss, y, n, dtype)
+    train = losses.data(arrays, y_enc, n, d)
+    validation = _validation(loss, validation_data, d, dtype, classes)
+    if batch_size is None:
+        batch_size = n
+    elif not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= n):
+        raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], got {batch_size!r}")
+    W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
+    opt = OPTIMIZERS[optimizer]([W, b], **hyperparameters)
+    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt), _scratch(arrays, d, K, dtype),
+                                 LAZY, bool(fit_intercept))
+    sched = schedules.schedule(schedule)
+    noise_words = rng.integers(1, 2**63, 4, dtype=np.uint64)
+    eta0, history, best = opt.lr, [], (math.inf, None)
+    n_steps = -(-n // int(batch_size))
+    bar = _progress(progress, epochs)
+    for epoch in range(epochs):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        lr = sched.rates(eta0, epoch, opt.t, n_steps)
+        noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
+        start = time.perf_counter()
+        total = model.epoch(train, order.astype(np.int64), int(batch_size), alpha, *opt._kernel_args, opt.t, lr,
+                            noise, noise_words)
+        seconds = time.perf_counter() - start
+        opt._advance(n_steps)
+        entry = {"epoch": epoch + 1, "train_loss": total / n,
+                 "val_loss": losses.mean_loss(loss, validation, W, b) if validation else None,
+                 "lr": float(lr[-1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
+        history.append(entry)
+        if bar is not None:
+            bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
+            bar.update()
+        watched = entry["val_loss"] if validation else entry["train_loss"]
+        if not math.isfinite(watched):
+            warnings.warn(f"gdfast.fit: the loss became {watched} at epoch {epoch + 1}; stopping (lower lr?)")
+            break
+        sched.observe(watched)
+        if early_stopping is not None:
+            if watched < best[0] - early_stopping.min_delta:
+                best = (watched, (W.copy(), b.copy(), epoch))
+            elif epoch - best[1][2] >= early_stopping.patience:
+                break
+        if any(cb(entry) is True for cb in callbacks):
+            break
+    if bar is not None:
+        bar.close()
+    if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
+        W[...], b[...] = best[1][0], best[1][1]
+    return LinearModel(loss, W, b, classes, history, opt)
+
+
+def _count(name, value):
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _hold_out(X, y, validation_data, validation_fraction, rng):
+    """(X, y, validation_data): validation_fraction of the examples drawn out at random, or as given."""
+    if validation_fraction is None:
+        return X, y, validation_data
+    if validation_data is not None:
+        raise ValueError("pass validation_data or validation_fraction, not both")
+    fraction = schedules._check("validation_fraction", validation_fraction, 0.0, True, 1.0, True)
+    n = X.shape[0]
+    n_val = int(round(fraction * n))
+    if not 1 <= n_val < n:
+        raise ValueError(f"validation_fraction={fraction} of {n} examples leaves no validation or no training data")
+    order = rng.permutation(n)
+    y = np.asarray(y)
+    val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return X[keep], y[keep], (X[val], y[val])
+
+
+def _validation(loss, validation_data, d, dtype, classes):
+    if validation_data is None:
+        return None
+    X_val, y_val = validation_data
+    arrays, n, d_val, dtype_val = losses.features(X_val, "validation X")
+    if d_val != d or dtype_val != dtype:
+        raise ValueError(f"validation X must have the training data's {d} features and dtype {dtype}, "
+                         f"got {d_val} and {dtype_val}")
+    y_enc, _, _ = losses.targets(loss, y_val, n, dtype, classes, "validation y")
+    return losses.data(arrays, y_enc, n, d)
+
+
+def _slots(opt):
+    """The state buffers of W and of b, in the rule's order."""
+    return tuple(tuple(state[name] for name in opt.rule.slots) for state in opt.state)
+
+
+def _scratch(arrays, d, K, dtype):
+    sparse = not isinstance(arrays, np.ndarray)
+    rows = d if sparse else 0
+    return {"grad_w": np.zeros((d, K), dtype), "grad_b": np.zeros(K, dtype), "z": np.zeros(K, dtype),
+            "dz": np.zeros(K, dtype), "values": np.zeros((rows, K), dtype), "stamp": np.zeros(rows, np.int64),
+            "touched": np.zeros(rows, np.int64)}
+
+
+def _progress(progress, epochs):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=epochs, unit="epoch", desc="gdfast.fit", leave=False)

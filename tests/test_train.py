@@ -1,0 +1,190 @@
+"""gd.fit: the C epoch loop against the same steps taken through the optimizer API with NumPy gradients, and
+each strategy doing what it says."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import gdfast as gd
+
+from conftest import RULE_NAMES
+
+
+def classification(n=60, d=6, seed=0, sparse=False, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, d)) * (rng.random((n, d)) < 0.6)).astype(dtype)
+    y = (X @ rng.standard_normal(d) > 0).astype(int)
+    return (sp.csr_matrix(X) if sparse else X), y
+
+
+def numpy_run(rule, X, y, batch_size, epochs, alpha, hyper, sparse):
+    """Logistic regression by the optimizer API: one opt.step per batch, in order (no shuffling), the gradient
+    from NumPy; on CSR data a RowSparse gradient of the touched features (the lazy convention)."""
+    Xd = X.toarray() if sparse else X
+    n, d = Xd.shape
+    W, b = np.zeros((d, 1), X.dtype), np.zeros(1, X.dtype)
+    opt = gd.OPTIMIZERS[rule]([W, b], **hyper)
+    s = np.where(y == 1, 1.0, -1.0)
+    for _ in range(epochs):
+        for start in range(0, n, batch_size):
+            Xb, sb = Xd[start:start + batch_size], s[start:start + batch_size]
+            dz = -sb / (1 + np.exp(sb * (Xb @ W[:, 0] + b[0])))
+            gW = (Xb.T @ dz / len(sb))[:, None] + alpha * W
+            gb = np.array([dz.mean()], X.dtype)
+            if sparse:
+                rows = np.flatnonzero((X[start:start + batch_size] != 0).sum(axis=0))
+                opt.step([gd.RowSparse(rows, gW[rows].astype(X.dtype)), gb])
+            else:
+                opt.step([gW.astype(X.dtype), gb])
+    return W, b
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch_size", [1, 7, None], ids=["sgd", "minibatch", "batch"])
+@pytest.mark.parametrize("rule", RULE_NAMES)
+def test_epoch_loop_takes_the_optimizer_steps(rule, batch_size, sparse):
+    X, y = classification(sparse=sparse)
+    hyper = dict(lr=0.05) if rule != "adadelta" else {}
+    model = gd.fit("logistic", X, y, rule, batch_size=batch_size, epochs=3, alpha=0.01, shuffle=False,
+                   progress=False, **hyper)
+    W, b = numpy_run(rule, X, y, batch_size or X.shape[0], 3, 0.01, hyper, sparse)
+    np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-11)
+    assert model.optimizer_.t == 3 * -(-X.shape[0] // (batch_size or X.shape[0]))
+
+
+def test_float32_trains_in_float32():
+    X, y = classification(dtype=np.float32)
+    model = gd.fit("logistic", X, y, "adam", batch_size=8, epochs=20, lr=0.05, progress=False, random_state=0)
+    assert model.coef_.dtype == np.float32
+    assert (model.predict(X) == y).mean() > 0.9
+    assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
+
+
+@pytest.mark.parametrize("loss, make_y", [
+    ("squared", lambda z: z), ("hinge", lambda z: np.where(z > 0, "yes", "no")),
+    ("softmax", lambda z: np.digitize(z, [-0.5, 0.5]))])
+def test_losses_fit_their_targets(loss, make_y):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 5))
+    y = make_y(X @ rng.standard_normal(5))
+    model = gd.fit(loss, X, y, "adam", batch_size=16, epochs=30, lr=0.02, progress=False, random_state=1)
+    pred = model.predict(X)
+    if loss == "squared":
+        assert np.mean((pred - y) ** 2) < 1e-3
+    else:
+        assert (pred == y).mean() > 0.9
+    if loss == "softmax":
+        p = model.predict_proba(X[:3])
+        np.testing.assert_allclose(p.sum(axis=1), 1)
+        assert p.shape == (3, 3)
+
+
+def test_shuffling_is_seeded():
+    X, y = classification()
+    fits = [gd.fit("logistic", X, y, "sgd", batch_size=1, epochs=2, random_state=s, progress=False).coef_
+            for s in (0, 0, 1)]
+    np.testing.assert_array_equal(fits[0], fits[1])
+    assert not np.array_equal(fits[0], fits[2])
+
+
+def test_schedule_sets_each_steps_rate():
+    X, y = classification()
+    sched = gd.schedules.StepDecay(factor=0.5, every=1)
+    model = gd.fit("logistic", X, y, "sgd", batch_size=None, epochs=3, lr=0.4, schedule=sched, shuffle=False,
+                   progress=False)
+    assert [h["lr"] for h in model.history_] == [0.4, 0.2, 0.1]
+    W = np.zeros((X.shape[1], 1))
+    b = np.zeros(1)
+    opt = gd.SGD([W, b], lr=0.4)
+    for epoch in range(3):
+        _, dW, db = gd.losses.loss_gradient("logistic", X, y, W, b)
+        opt.lr = 0.4 * 0.5 ** epoch
+        opt.step([dW, db])
+    np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-12)
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    """Pure-noise labels and many features: the training loss falls while the validation loss rises."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((80, 60)), rng.integers(0, 2, 80)
+    Xv, yv = rng.standard_normal((80, 60)), rng.integers(0, 2, 80)
+    model = gd.fit("logistic", X, y, "adam", batch_size=8, epochs=200, lr=0.05, progress=False, random_state=0,
+                   validation_data=(Xv, yv), early_stopping=gd.EarlyStopping(patience=3))
+    val = [h["val_loss"] for h in model.history_]
+    assert len(val) < 200
+    best = int(np.argmin(val))
+    assert len(val) == best + 1 + 3
+    W = np.ascontiguousarray(model.coef_.T)
+    assert gd.losses.loss_gradient("logistic", Xv, yv, W, model.intercept_)[0].mean() == pytest.approx(val[best])
+
+
+def test_validation_fraction_holds_out_examples():
+    X, y = classification(n=100)
+    model = gd.fit("logistic", X, y, "adagrad", epochs=2, validation_fraction=0.2, progress=False, random_state=0)
+    assert all(h["val_loss"] is not None for h in model.history_)
+    assert model.history_[0]["examples_per_second"] > 0
+
+
+def test_gradient_noise_has_the_scheduled_variance():
+    """With X = 0 and no penalty W's gradient is the noise alone, so after T SGD steps of lr 1 each coordinate
+    of W is minus a sum of T independent N(0, sigma_t^2) draws."""
+    n, d = 50, 4000
+    X, y = np.zeros((n, d)), np.zeros(n)
+    noise = gd.GradientNoise(eta=0.3, gamma=0.55)
+    model = gd.fit("squared", X, y, "sgd", batch_size=1, epochs=1, lr=1.0, gradient_noise=noise, progress=False,
+                   random_state=0)
+    expected = np.sum(0.3 / (1 + np.arange(1, n + 1)) ** 0.55)
+    assert np.var(model.coef_) == pytest.approx(expected, rel=0.06)
+    assert abs(np.mean(model.coef_)) < 4 * np.sqrt(expected / d)
+
+
+def test_callback_can_stop():
+    X, y = classification()
+    seen = []
+    model = gd.fit("logistic", X, y, "sgd", epochs=10, progress=False, callbacks=[lambda h: seen.append(h) or
+                                                                                  h["epoch"] == 2])
+    assert len(model.history_) == 2 and len(seen) == 2
+
+
+def test_no_intercept():
+    X, y = classification()
+    model = gd.fit("logistic", X, y, "adam", epochs=3, fit_intercept=False, progress=False)
+    assert not model.intercept_.any() and model.coef_.any()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(optimizer="adamw"), ValueError, "optimizer must be one of"),
+    (dict(batch_size=0), ValueError, r"batch_size must be None \(batch\), 1"),
+    (dict(batch_size=61), ValueError, r"in \[1, 60\]"),
+    (dict(epochs=0), ValueError, "epochs must be a positive int"),
+    (dict(lr=-1.0), ValueError, "lr"),
+    (dict(sparse="exact"), TypeError, "fit takes no 'sparse'"),
+    (dict(schedule="warmup"), ValueError, "schedule must be"),
+    (dict(validation_fraction=0.999), ValueError, "leaves no"),
+])
+def test_bad_arguments(kwargs, error, match):
+    X, y = classification()
+    kwargs = {"optimizer": "sgd", "progress": False, **kwargs}
+    with pytest.raises(error, match=match):
+        gd.fit("logistic", X, y, **kwargs)
+
+
+def test_threshold_schedule_reduces_on_plateau():
+    sched = gd.schedules.Threshold(factor=0.5, patience=1, threshold=0.01)
+    rates = []
+    for loss in [1.0, 0.5, 0.499, 0.498, 0.497, 0.2]:
+        rates.append(sched.rate(1.0, 0))
+        sched.observe(loss)
+    assert rates == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("sched, eta0, k, expected", [
+    (gd.schedules.Constant(), 0.1, 7, 0.1),
+    (gd.schedules.StepDecay(0.5, 2), 1.0, 5, 0.25),
+    (gd.schedules.Exponential(0.9), 1.0, 2, 0.81),
+    (gd.schedules.InverseTime(k=2.0, power=0.5), 1.0, 4, 1 / 3),
+    (gd.schedules.Cosine(period=4, eta_min=0.1), 1.1, 2, 0.6),
+    (gd.schedules.Optimal(alpha=1e-4), 9.9, 1, 1 / (1e-4 * 1e4 * 0.1)),
+])
+def test_schedule_formulas(sched, eta0, k, expected):
+    assert sched.rate(eta0, k) == pytest.approx(expected)
