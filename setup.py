@@ -53,10 +53,10 @@ if sys.platform == "win32":
 extensions = [
     Extension(
         "gdfast._kernels",
-        sources=["gdfast/_kernels.pyx", "csrc/kernels.c", "csrc/linear.c"],
+        sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
         include_dirs=["csrc", np.get_include()],
         depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h",
-                 "csrc/linear.h", "csrc/linear_impl.h"],
+                 "csrc/linear.h", "csrc/linear_impl.h", "csrc/random.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
 ]

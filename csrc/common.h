@@ -25,6 +25,16 @@
 #define GD_VECTOR_CLONES
 #endif
 
+/* A hint to start loading the cache line at p. GCC deems a function that only prefetches free of effects and
+ * deletes its calls, so such a function must be GD_ALWAYS_INLINE. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GD_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+#define GD_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define GD_PREFETCH(p) ((void)(p))
+#define GD_ALWAYS_INLINE static inline
+#endif
+
 /* The most state buffers a rule keeps per parameter (AMSGrad: m, v, vhat). */
 #define GD_MAX_SLOTS 3
 

@@ -30,6 +30,13 @@ GD_INLINE int64_t gd_row_from(const gd_csr *g, int64_t r, int64_t p)
     return r;
 }
 
+/* qsort's comparison of int64 indices. */
+GD_INLINE int gd_compare_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* The parameter coordinate of entry p, r and row_end tracking its row (start both at 0; p never decreasing). */
 GD_INLINE int64_t gd_csr_coordinate(const gd_csr *g, int64_t p, int64_t *r, int64_t *row_end)
 {

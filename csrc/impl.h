@@ -237,19 +237,40 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
 #undef GD_CSR_RANGE
 }
 
+/* Rows shorter than this are stepped element by element: a call of the vectorised loop costs more. */
+#ifndef GD_SHORT_ROW
+#define GD_SHORT_ROW 16
+#endif
+
 /* The lazy mode on used rows [lo, hi) of a row-sparse gradient: each a contiguous slice of the parameter,
  * stepped by the dense loop. Rows are distinct, so any split among threads is race-free. */
-static void SFX(gd_rows_lazy)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g, int64_t lo,
-                              int64_t hi, const CTX *x)
-{
-    SFX(gd_range_fn) range = SFX(gd_range_table)[rule];
-    const REAL *values = (const REAL *)g->values;
-    int64_t n = g->row_size;
-    for (int64_t i = lo; i < hi; ++i) {
-        int64_t j = gd_index(g->rows, g->rows_is_64, i) * n;
-        range(th + j, values + i * n, GD_AT(s0, j), GD_AT(s1, j), GD_AT(s2, j), 0, n, &x->c);
+#define GD_RULE(name, n_slots, work, catch_up)                                                              \
+    static void SFX(gd_rows_lazy_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g,          \
+                                         int64_t lo, int64_t hi, const CTX *x)                              \
+    {                                                                                                       \
+        const REAL *values = (const REAL *)g->values;                                                       \
+        int64_t n = g->row_size;                                                                            \
+        for (int64_t i = lo; i < hi; ++i) {                                                                 \
+            int64_t j = gd_index(g->rows, g->rows_is_64, i) * n;                                            \
+            if (n >= GD_SHORT_ROW) {                                                                        \
+                SFX(gd_range_##name)(th + j, values + i * n, GD_AT(s0, j), GD_AT(s1, j), GD_AT(s2, j), 0,   \
+                                     n, &x->c);                                                             \
+                continue;                                                                                   \
+            }                                                                                               \
+            for (int64_t k = j; k < j + n; ++k)                                                             \
+                SFX(gd_##name)(&th[k], values[i * n + k - j] GD_SLOT_ARGS_##n_slots(k), &x->c);             \
+        }                                                                                                   \
     }
-}
+#include "rules.def"
+#undef GD_RULE
+
+typedef void (*SFX(gd_rows_fn))(REAL *, REAL *, REAL *, REAL *, const gd_rows *, int64_t, int64_t, const CTX *);
+
+static const SFX(gd_rows_fn) SFX(gd_rows_lazy_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_rows_lazy_##name),
+#include "rules.def"
+#undef GD_RULE
+};
 
 /* Blocks [b_lo, b_hi) of the parameter, all within one row: brought to step t - 1 (a catch-up per run of blocks
  * that have seen the same step) and stepped at t with grad, the row's values from block b_lo on. */
@@ -321,7 +342,7 @@ static void SFX(gd_rows_step)(int rule, void *param, void *const *slots, const g
     if (e)                                                            \
         SFX(gd_rows_exact)(rule, th, s0, s1, s2, g, lo, hi, &x);      \
     else                                                              \
-        SFX(gd_rows_lazy)(rule, th, s0, s1, s2, g, lo, hi, &x)
+        SFX(gd_rows_lazy_table)[rule](th, s0, s1, s2, g, lo, hi, &x)
     GD_SPLIT(g->n_used, gd_threads_for(g->n_used * g->row_size * gd_rule_work[rule] * (e ? 2 : 1)), GD_ROWS_RANGE);
 #undef GD_ROWS_RANGE
 }

@@ -1,6 +1,11 @@
-/* The kernels, expanded from impl.h once for float32 and once for float64. */
+/* The kernels and the linear-model loop, expanded from impl.h and linear_impl.h once for float32 and once for
+ * float64, and their typed entry points. */
+#include <stdlib.h>
+
 #include "kernels.h"
 #include "csr.h"
+#include "linear.h"
+#include "random.h"
 
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
@@ -25,6 +30,7 @@ static int gd_threads_for(int64_t work)
 #define SQRT sqrtf
 #define FABS fabsf
 #include "impl.h"
+#include "linear_impl.h"
 #undef SFX
 #undef REAL
 #undef SQRT
@@ -35,6 +41,7 @@ static int gd_threads_for(int64_t work)
 #define SQRT sqrt
 #define FABS fabs
 #include "impl.h"
+#include "linear_impl.h"
 #undef SFX
 #undef REAL
 #undef SQRT
@@ -191,3 +198,30 @@ void gd_set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : 1); }
 int64_t gd_get_min_per_thread(void) { return gd_min_per_thread; }
 
 void gd_set_min_per_thread(int64_t n) { gd_min_per_thread = n > 0 ? n : 1; }
+
+static int gd_valid(const gd_model *m)
+{
+    return m->rule >= 0 && m->rule < GD_N_RULES && m->loss >= 0 && m->loss < GD_N_LOSSES;
+}
+
+double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
+                      int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
+                      const double *noise_sd, uint64_t *rng, int64_t *stamp_base)
+{
+    if (!gd_valid(m) || batch_size < 1)
+        return -1;
+    if (m->is_double)
+        return gd_train_epoch_f64(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, rng, stamp_base);
+    return gd_train_epoch_f32(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, rng, stamp_base);
+}
+
+int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
+{
+    if (!gd_valid(m))
+        return -1;
+    if (m->is_double)
+        gd_loss_gradient_f64(m, data, out, (double *)grad_w, (double *)grad_b);
+    else
+        gd_loss_gradient_f32(m, data, out, (float *)grad_w, (float *)grad_b);
+    return 0;
+}

@@ -29,6 +29,7 @@ typedef struct {
  *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows) */
 typedef struct {
     int rule, loss, is_double, fit_intercept; /* fit_intercept 0: b is read, never stepped */
+    double intercept_scale;                   /* b's learning rate is lr times this */
     int64_t n_outputs;
     void *w, *b;
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];

@@ -1,8 +1,30 @@
 /* The losses and the epoch loop of linear.h, written once over REAL / SFX(); included by linear.c per type. */
 
+/* x_i . w_k over the features of example i, for the K = 1 case every loss but softmax has (a register sum). */
+static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w, REAL start)
+{
+    REAL sum = start;
+    if (d->dense) {
+        const REAL *x = (const REAL *)d->dense + i * d->n_features;
+        for (int64_t j = 0; j < d->n_features; ++j)
+            sum += x[j] * w[j];
+        return sum;
+    }
+    const gd_csr *g = &d->csr;
+    const REAL *data = (const REAL *)g->data;
+    int64_t end = gd_index(g->indptr, g->index_is_64, i + 1);
+    for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < end; ++p)
+        sum += data[p] * w[gd_index(g->indices, g->index_is_64, p)];
+    return sum;
+}
+
 /* z = x_i W + b (K outputs). */
 static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REAL *b, int64_t K, REAL *z)
 {
+    if (K == 1) {
+        z[0] = SFX(gd_dot)(d, i, w, b[0]);
+        return;
+    }
     for (int64_t k = 0; k < K; ++k)
         z[k] = b[k];
     if (d->dense) {
@@ -79,26 +101,67 @@ static void SFX(gd_accumulate)(const gd_model *m, const gd_data *d, int64_t i, R
     }
 }
 
-/* The step of one batch on dense data: W and b together, their gradients complete in grad_w and grad_b. */
-static void SFX(gd_step_dense)(const gd_model *m, const gd_data *d, const gd_hyper *h)
+/* g[q] += alpha w[q] (the L2 penalty's gradient) and, with sd > 0, N(0, sd^2) noise, for q < n. */
+static void SFX(gd_penalise)(REAL *g, const REAL *w, int64_t n, double alpha, double sd, uint64_t *rng)
 {
-    int64_t size[2] = {d->n_features * m->n_outputs, m->n_outputs};
-    void *param[2] = {m->w, m->b};
-    const void *grad[2] = {m->grad_w, m->grad_b};
-    void *slot[GD_MAX_SLOTS][2];
-    gd_dense_batch batch = {m->fit_intercept ? 2 : 1, size, param, grad, {NULL, NULL, NULL}};
-    for (int k = 0; k < GD_MAX_SLOTS; ++k) {
-        slot[k][0] = m->w_slots[k];
-        slot[k][1] = m->b_slots[k];
-        batch.slot[k] = m->w_slots[k] ? slot[k] : NULL;
-    }
-    gd_dense_step(m->rule, m->is_double, &batch, h);
+    for (int64_t q = 0; q < n; ++q)
+        g[q] += (REAL)alpha * w[q];
+    if (sd > 0)
+        for (int64_t q = 0; q < n; ++q)
+            g[q] += (REAL)(sd * gd_normal(rng));
 }
 
-/* The step of one batch on CSR data: the touched rows of W (a row-sparse gradient, rows sorted), then b. */
-static void SFX(gd_step_sparse)(const gd_model *m, const gd_data *d, int64_t n_touched, const gd_hyper *h)
+/* b stepped by its gradient grad_b (when the model fits an intercept), at learning rate lr * intercept_scale. */
+static void SFX(gd_step_intercept)(const gd_model *m, const gd_hyper *h)
 {
-    const REAL *gw = (const REAL *)m->grad_w;
+    int64_t size = m->n_outputs;
+    void *param = m->b, *slot[GD_MAX_SLOTS];
+    const void *grad = m->grad_b;
+    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
+    gd_hyper scaled = *h;
+    scaled.lr *= m->intercept_scale;
+    for (int k = 0; k < GD_MAX_SLOTS; ++k) {
+        slot[k] = m->b_slots[k];
+        batch.slot[k] = m->b_slots[k] ? &slot[k] : NULL;
+    }
+    if (m->fit_intercept)
+        SFX(gd_dense_step)(m->rule, &batch, &scaled);
+}
+
+/* The rows of W a CSR batch touched, with gradient rows `values`, stepped by the rule (lazy or exact). */
+static void SFX(gd_step_rows)(const gd_model *m, const gd_data *d, const void *rows, int rows_is_64, int64_t n_used,
+                              const gd_hyper *h)
+{
+    gd_rows g = {d->n_features, n_used, m->n_outputs, rows, m->values, rows_is_64};
+    SFX(gd_rows_step)(m->rule, m->w, m->w_slots, &g, h, m->w_exact);
+}
+
+/* One batch of one CSR row: its features (sorted and distinct in a canonical row) are the rows of W to step,
+ * their gradients written straight into values. */
+static void SFX(gd_batch_one_row)(const gd_model *m, const gd_data *d, int64_t i, double alpha, double sd,
+                                  uint64_t *rng, const gd_hyper *h)
+{
+    const gd_csr *g = &d->csr;
+    const REAL *data = (const REAL *)g->data, *w = (const REAL *)m->w, *dz = (const REAL *)m->dz;
+    REAL *values = (REAL *)m->values;
+    int64_t K = m->n_outputs, p0 = gd_index(g->indptr, g->index_is_64, i);
+    int64_t n = gd_index(g->indptr, g->index_is_64, i + 1) - p0;
+    for (int64_t q = 0; q < n; ++q) {
+        int64_t j = gd_index(g->indices, g->index_is_64, p0 + q);
+        for (int64_t k = 0; k < K; ++k)
+            values[q * K + k] = data[p0 + q] * dz[k];
+        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, rng);
+    }
+    const char *rows = (const char *)g->indices + p0 * (g->index_is_64 ? 8 : 4);
+    SFX(gd_step_rows)(m, d, rows, g->index_is_64, n, h);
+}
+
+/* One batch of several CSR rows: the features they touch (stamped in this batch) in increasing order, their
+ * accumulated gradients gathered into values. */
+static void SFX(gd_batch_rows)(const gd_model *m, const gd_data *d, int64_t n_touched, double alpha, double sd,
+                               uint64_t *rng, const gd_hyper *h)
+{
+    const REAL *gw = (const REAL *)m->grad_w, *w = (const REAL *)m->w;
     REAL *values = (REAL *)m->values;
     int64_t K = m->n_outputs;
     int sorted = 1;
@@ -106,23 +169,52 @@ static void SFX(gd_step_sparse)(const gd_model *m, const gd_data *d, int64_t n_t
         sorted = m->touched[q] > m->touched[q - 1];
     if (!sorted)
         qsort(m->touched, (size_t)n_touched, sizeof(int64_t), gd_compare_int64);
-    for (int64_t q = 0; q < n_touched; ++q)
+    for (int64_t q = 0; q < n_touched; ++q) {
+        int64_t j = m->touched[q];
         for (int64_t k = 0; k < K; ++k)
-            values[q * K + k] = gw[m->touched[q] * K + k];
-    gd_rows rows = {d->n_features, n_touched, K, m->touched, values, 1};
-    gd_rows_step(m->rule, m->is_double, m->w, m->w_slots, &rows, h, m->w_exact);
-    if (!m->fit_intercept)
-        return;
-    int64_t size = K;
-    void *param = m->b, *slot[GD_MAX_SLOTS];
-    const void *grad = m->grad_b;
-    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
-    for (int k = 0; k < GD_MAX_SLOTS; ++k) {
-        slot[k] = m->b_slots[k];
-        batch.slot[k] = m->b_slots[k] ? &slot[k] : NULL;
+            values[q * K + k] = gw[j * K + k];
+        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, rng);
     }
-    gd_dense_step(m->rule, m->is_double, &batch, h);
+    SFX(gd_step_rows)(m, d, m->touched, 1, n_touched, h);
 }
+
+/* One batch of dense rows: W stepped by the dense loop (b after, by the caller). */
+static void SFX(gd_batch_dense)(const gd_model *m, const gd_data *d, double alpha, double sd, uint64_t *rng,
+                                const gd_hyper *h)
+{
+    int64_t size = d->n_features * m->n_outputs;
+    void *param = m->w, *slot[GD_MAX_SLOTS];
+    const void *grad = m->grad_w;
+    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
+    SFX(gd_penalise)((REAL *)m->grad_w, (const REAL *)m->w, size, alpha, sd, rng);
+    for (int k = 0; k < GD_MAX_SLOTS; ++k) {
+        slot[k] = m->w_slots[k];
+        batch.slot[k] = m->w_slots[k] ? &slot[k] : NULL;
+    }
+    SFX(gd_dense_step)(m->rule, &batch, h);
+}
+
+/* Examples come in random order, so each would cost a chain of memory latencies: where the row of example q + 8
+ * starts, that row at q + 4 and the weights the features of example q + 1 pick are loaded ahead (CSR data). */
+#define GD_AHEAD 4
+GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *order, int64_t q, int64_t n_order,
+                                            const REAL *w, int64_t K)
+{
+    const gd_csr *g = &d->csr;
+    if (q + 2 * GD_AHEAD < n_order)
+        GD_PREFETCH((const char *)g->indptr + order[q + 2 * GD_AHEAD] * (g->index_is_64 ? 8 : 4));
+    if (q + GD_AHEAD < n_order) {
+        int64_t p = gd_index(g->indptr, g->index_is_64, order[q + GD_AHEAD]);
+        GD_PREFETCH((const char *)g->indices + p * (g->index_is_64 ? 8 : 4));
+        GD_PREFETCH((const REAL *)g->data + p);
+    }
+    if (q + 1 < n_order) {
+        int64_t i = order[q + 1], end = gd_index(g->indptr, g->index_is_64, i + 1);
+        for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < end; ++p)
+            GD_PREFETCH(w + gd_index(g->indices, g->index_is_64, p) * K);
+    }
+}
+#undef GD_AHEAD
 
 static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                   int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
@@ -136,38 +228,35 @@ static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int
     for (int64_t start = 0, s = 0; start < n_order; start += batch_size, ++s) {
         int64_t end = n_order - start > batch_size ? start + batch_size : n_order, n_touched = 0;
         int64_t batch = ++*stamp_base;
+        int one_row = !d->dense && end - start == 1;
         REAL scale = (REAL)(1.0 / (double)(end - start));
+        h.t = h0->t + s + 1;
+        h.lr = lr[s];
         for (int64_t k = 0; k < K; ++k)
             gb[k] = 0;
         if (d->dense)
             for (int64_t j = 0; j < n_w; ++j)
                 gw[j] = 0;
         for (int64_t q = start; q < end; ++q) {
+            if (!d->dense)
+                SFX(gd_prefetch_ahead)(d, order, q, n_order, w, K);
             SFX(gd_scores)(d, order[q], w, b, K, z);
             total += SFX(gd_loss_dz)(m->loss, z, K, d->y, order[q], dz);
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += scale * dz[k];
-            SFX(gd_accumulate)(m, d, order[q], scale, gw, batch, &n_touched);
-        }
-        /* The L2 term and the noise, on every coordinate of W (dense data) or the touched rows (CSR data). */
-        int64_t n_rows = d->dense ? d->n_features : n_touched;
-        for (int64_t q = 0; q < n_rows; ++q) {
-            int64_t j = d->dense ? q : m->touched[q];
-            for (int64_t k = 0; k < K; ++k) {
-                gw[j * K + k] += (REAL)alpha * w[j * K + k];
-                if (noise_sd[s] > 0)
-                    gw[j * K + k] += (REAL)(noise_sd[s] * gd_normal(rng));
-            }
+            if (!one_row)
+                SFX(gd_accumulate)(m, d, order[q], scale, gw, batch, &n_touched);
         }
         if (noise_sd[s] > 0)
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += (REAL)(noise_sd[s] * gd_normal(rng));
-        h.t = h0->t + s + 1;
-        h.lr = lr[s];
         if (d->dense)
-            SFX(gd_step_dense)(m, d, &h);
+            SFX(gd_batch_dense)(m, d, alpha, noise_sd[s], rng, &h);
+        else if (one_row)
+            SFX(gd_batch_one_row)(m, d, order[start], alpha, noise_sd[s], rng, &h);
         else
-            SFX(gd_step_sparse)(m, d, n_touched, &h);
+            SFX(gd_batch_rows)(m, d, n_touched, alpha, noise_sd[s], rng, &h);
+        SFX(gd_step_intercept)(m, &h);
     }
     return total;
 }

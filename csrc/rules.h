@@ -108,8 +108,9 @@ GD_INLINE void SFX(gd_adamax)(REAL *th, REAL g, REAL *m, REAL *u, const COEF *c)
     REAL decayed = c->beta2 * *u, abs_g = FABS(g);
     REAL u_t = decayed > abs_g ? decayed : abs_g;
     REAL mhat = m_t * c->inv_bias1;
-    /* Divide by a safe denominator, then select: a division under a condition would not vectorise. */
-    REAL step = c->lr / (u_t > 0 ? u_t : (REAL)1) * mhat;
+    /* Divide by a safe denominator, then select: a division under a condition would not vectorise. mhat / u_t
+     * first: it is bounded (|m_t| <= u_t / (1 - beta1 / beta2)), while lr / u_t overflows for a tiny u_t. */
+    REAL step = c->lr * (mhat / (u_t > 0 ? u_t : (REAL)1));
     *m = m_t;
     *u = u_t;
     *th -= u_t > 0 ? step : (REAL)0;

@@ -83,6 +83,7 @@ cdef extern from "linear.h" nogil:
 
     ctypedef struct gd_model:
         int rule, loss, is_double, fit_intercept
+        double intercept_scale
         int64_t n_outputs
         void *w
         void *b

@@ -331,9 +331,10 @@ cdef class LinearModel:
     cdef int64_t stamp_base
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
-                  dict scratch, SparseState w_state, bint fit_intercept):
+                  dict scratch, SparseState w_state, bint fit_intercept, double intercept_scale):
         self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
+        self.model.intercept_scale = intercept_scale
         self.model.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
         self.model.n_outputs = cnp.PyArray_SIZE(b)
         self.model.w, self.model.b = cnp.PyArray_DATA(w), cnp.PyArray_DATA(b)

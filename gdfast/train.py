@@ -88,7 +88,8 @@ class LinearModel:
         return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
 
 
-def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True, schedule=None,
+def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
+        intercept_scale=None, schedule=None,
         shuffle=True, early_stopping=None, validation_data=None, validation_fraction=None, gradient_noise=None,
         random_state=None, callbacks=(), progress=True, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
@@ -126,8 +127,11 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], got {batch_size!r}")
     W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
     opt = OPTIMIZERS[optimizer]([W, b], **hyperparameters)
+    if intercept_scale is None:
+        intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
+    intercept_scale = schedules._check("intercept_scale", intercept_scale)
     model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt), _scratch(arrays, d, K, dtype),
-                                 LAZY, bool(fit_intercept))
+                                 LAZY, bool(fit_intercept), intercept_scale)
     sched = schedules.schedule(schedule)
     noise_words = rng.integers(1, 2**63, 4, dtype=np.uint64)
     eta0, history, best = opt.lr, [], (math.inf, None)

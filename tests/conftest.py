@@ -32,3 +32,10 @@ def reference_run(rule, theta, grads, hyper, t0=0):
 
 def random_grads(rng, shape, dtype, steps, scale=1.0):
     return [(scale * rng.standard_normal(shape)).astype(dtype) for _ in range(steps)]
+
+
+def gradient_floats(dtype, bound=100.0):
+    """Hypothesis floats of dtype's width without subnormals: a float32 kernel cannot follow a float64
+    reference where float32 itself underflows (1e-45 * 0.1 is 0 in float32)."""
+    from hypothesis import strategies as st
+    return st.floats(-bound, bound, width=32 if dtype == np.float32 else 64, allow_subnormal=False)

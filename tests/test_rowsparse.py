@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import gdfast as gd
 from gdfast import _kernels as K
 
-from conftest import RULE_NAMES, TOLERANCE
+from conftest import RULE_NAMES, TOLERANCE, gradient_floats
 from test_sparse import MODES, reference_sparse_run
 
 
@@ -52,18 +52,20 @@ def as_csr(g, shape):
     return sp.csr_matrix((values.ravel(), np.tile(np.arange(shape[1]), len(rows)), np.cumsum(indptr)), shape=shape)
 
 
+@pytest.mark.parametrize("width", [6, 20], ids=["short-rows", "long-rows"])
 @pytest.mark.parametrize("mode", MODES)
-def test_same_bits_as_the_csr_gradient(rule, dtype, mode):
-    """The row loop (the dense kernel on each row) and the CSR loop apply the same element rule."""
+def test_same_bits_as_the_csr_gradient(rule, dtype, mode, width):
+    """The row loops (element by element for short rows, the vectorised dense loop for long ones) and the CSR
+    loop apply the same element rule."""
     rng = np.random.default_rng(41)
-    theta0 = rng.standard_normal((40, 6)).astype(dtype)
+    theta0 = rng.standard_normal((40, width)).astype(dtype)
     w_rows, w_csr = theta0.copy(), theta0.copy()
     o_rows = gd.OPTIMIZERS[rule.name]([w_rows], sparse=mode)
     o_csr = gd.OPTIMIZERS[rule.name]([w_csr], sparse=mode)
     for _ in range(30):
-        g, _, _ = random_rows(rng, (40, 6), dtype, int(rng.integers(0, 12)))
+        g, _, _ = random_rows(rng, (40, width), dtype, int(rng.integers(0, 12)))
         o_rows.step(g)
-        o_csr.step(as_csr(g, (40, 6)))
+        o_csr.step(as_csr(g, (40, width)))
         np.testing.assert_array_equal(w_rows, w_csr)
     o_rows.flush()
     o_csr.flush()
@@ -83,7 +85,7 @@ def test_property_rows(data, name, mode, dtype, index_dtype, split):
     steps = []
     for _ in range(data.draw(st.integers(1, 5))):
         rows = np.array(data.draw(st.lists(st.integers(0, shape[0] - 1), max_size=2 * shape[0])), index_dtype)
-        values = np.array(data.draw(st.lists(st.floats(-100, 100), min_size=len(rows) * int(np.prod(shape[1:])),
+        values = np.array(data.draw(st.lists(gradient_floats(dtype), min_size=len(rows) * int(np.prod(shape[1:])),
                                              max_size=len(rows) * int(np.prod(shape[1:])))), dtype)
         values = values.reshape((len(rows),) + shape[1:])
         dense = np.zeros(shape)

@@ -230,3 +230,10 @@ def test_nan_gradient_propagates_without_check_finite(rule):
     else:
         assert np.isnan(w[0])
     assert np.isfinite(w[1:]).all()
+
+
+def test_adamax_tiny_gradient_stays_finite():
+    """In float32, lr / u overflows for a subnormal u; the step is computed as lr * (m_hat / u)."""
+    w = np.full(3, -3.0, np.float32)
+    gd.AdaMax([w]).step(np.array([1.4e-45, -1.4e-45, 0.0], np.float32))
+    assert np.isfinite(w).all()

@@ -45,7 +45,7 @@ def test_epoch_loop_takes_the_optimizer_steps(rule, batch_size, sparse):
     X, y = classification(sparse=sparse)
     hyper = dict(lr=0.05) if rule != "adadelta" else {}
     model = gd.fit("logistic", X, y, rule, batch_size=batch_size, epochs=3, alpha=0.01, shuffle=False,
-                   progress=False, **hyper)
+                   intercept_scale=1.0, progress=False, **hyper)
     W, b = numpy_run(rule, X, y, batch_size or X.shape[0], 3, 0.01, hyper, sparse)
     np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-11)
@@ -144,6 +144,16 @@ def test_callback_can_stop():
     model = gd.fit("logistic", X, y, "sgd", epochs=10, progress=False, callbacks=[lambda h: seen.append(h) or
                                                                                   h["epoch"] == 2])
     assert len(model.history_) == 2 and len(seen) == 2
+
+
+def test_intercept_scale():
+    """The intercept's steps are lr * intercept_scale: with SGD from zero, b after one batch step is
+    -lr * scale * mean(dL/dz); sparse data defaults to scale 0.01."""
+    X, y = classification(sparse=True)
+    _, _, db = gd.losses.loss_gradient("logistic", X, y, np.zeros((X.shape[1], 1)), np.zeros(1))
+    for scale, expected in ((None, 0.01), (0.5, 0.5)):
+        model = gd.fit("logistic", X, y, "sgd", epochs=1, lr=0.1, intercept_scale=scale, progress=False)
+        np.testing.assert_allclose(model.intercept_, -0.1 * expected * db, rtol=1e-12)
 
 
 def test_no_intercept():
