@@ -49,6 +49,8 @@ typedef struct {
  * mode's table of past steps both compute it here, so a catch-up uses the very bits the dense step used. */
 GD_INLINE double gd_inv_bias(double beta, int64_t t)
 {
+    if (beta == 0) /* the rules without a beta: 1 exactly, without a pow per step */
+        return 1.0;
     return 1.0 / (1.0 - pow(beta, (double)t));
 }
 

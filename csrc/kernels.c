@@ -19,9 +19,10 @@ static const int64_t gd_rule_work[] = {
  * none below gd_min_per_thread units per thread. */
 static int gd_threads_for(int64_t work)
 {
-    int64_t wanted = work / gd_min_per_thread, available = omp_get_max_threads();
-    if (wanted < 1)
+    int64_t wanted = work / gd_min_per_thread;
+    if (wanted < 1) /* before asking OpenMP: a training loop asks this for every small step */
         return 1;
+    int64_t available = omp_get_max_threads();
     return (int)(wanted < available ? wanted : available);
 }
 

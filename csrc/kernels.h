@@ -36,8 +36,8 @@ typedef struct {
 
 /* A row-sparse gradient of a parameter seen as n_rows rows of row_size contiguous elements: parameter row rows[i]
  * gets the gradient values[i * row_size, (i + 1) * row_size) for i < n_used. rows are int32 or int64
- * (rows_is_64), strictly increasing and within the parameter (gd_index_check checks both); values have the
- * parameter's type. */
+ * (rows_is_64), distinct and within the parameter, and increasing for the exact mode (gd_index_check checks
+ * range and order); values have the parameter's type. */
 typedef struct {
     int64_t n_rows, n_used, row_size;
     const void *rows;

@@ -1,9 +1,9 @@
 /* The losses and the epoch loop of linear.h, written once over REAL / SFX(); included by linear.c per type. */
 
-/* x_i . w_k over the features of example i, for the K = 1 case every loss but softmax has (a register sum). */
-static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w, REAL start)
+/* x_i . w over the features of example i, for the K = 1 case every loss but softmax has (a register sum). */
+static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w)
 {
-    REAL sum = start;
+    REAL sum = 0;
     if (d->dense) {
         const REAL *x = (const REAL *)d->dense + i * d->n_features;
         for (int64_t j = 0; j < d->n_features; ++j)
@@ -18,29 +18,33 @@ static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w, REAL start)
     return sum;
 }
 
-/* z = x_i W + b (K outputs). */
-static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REAL *b, int64_t K, REAL *z)
+/* z = scale * x_i W + b (K outputs); scale is the factor of a scaled W (gd_train_epoch), else 1. */
+static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REAL *b, int64_t K, REAL scale,
+                           REAL *z)
 {
     if (K == 1) {
-        z[0] = SFX(gd_dot)(d, i, w, b[0]);
+        z[0] = b[0] + scale * SFX(gd_dot)(d, i, w);
         return;
     }
     for (int64_t k = 0; k < K; ++k)
-        z[k] = b[k];
+        z[k] = 0;
     if (d->dense) {
         const REAL *x = (const REAL *)d->dense + i * d->n_features;
         for (int64_t j = 0; j < d->n_features; ++j)
             for (int64_t k = 0; k < K; ++k)
                 z[k] += x[j] * w[j * K + k];
-        return;
+    } else {
+        const gd_csr *g = &d->csr;
+        const REAL *data = (const REAL *)g->data;
+        int64_t end = gd_index(g->indptr, g->index_is_64, i + 1);
+        for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < end; ++p) {
+            int64_t j = gd_index(g->indices, g->index_is_64, p);
+            for (int64_t k = 0; k < K; ++k)
+                z[k] += data[p] * w[j * K + k];
+        }
     }
-    const gd_csr *g = &d->csr;
-    const REAL *data = (const REAL *)g->data;
-    for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < gd_index(g->indptr, g->index_is_64, i + 1); ++p) {
-        int64_t j = gd_index(g->indices, g->index_is_64, p);
-        for (int64_t k = 0; k < K; ++k)
-            z[k] += data[p] * w[j * K + k];
-    }
+    for (int64_t k = 0; k < K; ++k)
+        z[k] = b[k] + scale * z[k];
 }
 
 /* The loss of example i from its scores z, and dz = dL/dz (linear.h gives the formulas); in double. */
@@ -156,8 +160,8 @@ static void SFX(gd_batch_one_row)(const gd_model *m, const gd_data *d, int64_t i
     SFX(gd_step_rows)(m, d, rows, g->index_is_64, n, h);
 }
 
-/* One batch of several CSR rows: the features they touch (stamped in this batch) in increasing order, their
- * accumulated gradients gathered into values. */
+/* One batch of several CSR rows: the features they touch (stamped in this batch; sorted for the exact mode,
+ * which needs its rows in order), their accumulated gradients gathered into values. */
 static void SFX(gd_batch_rows)(const gd_model *m, const gd_data *d, int64_t n_touched, double alpha, double sd,
                                uint64_t *rng, const gd_hyper *h)
 {
@@ -165,7 +169,7 @@ static void SFX(gd_batch_rows)(const gd_model *m, const gd_data *d, int64_t n_to
     REAL *values = (REAL *)m->values;
     int64_t K = m->n_outputs;
     int sorted = 1;
-    for (int64_t q = 1; q < n_touched && sorted; ++q)
+    for (int64_t q = 1; m->w_exact && q < n_touched && sorted; ++q)
         sorted = m->touched[q] > m->touched[q - 1];
     if (!sorted)
         qsort(m->touched, (size_t)n_touched, sizeof(int64_t), gd_compare_int64);
@@ -204,9 +208,12 @@ GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *or
     if (q + 2 * GD_AHEAD < n_order)
         GD_PREFETCH((const char *)g->indptr + order[q + 2 * GD_AHEAD] * (g->index_is_64 ? 8 : 4));
     if (q + GD_AHEAD < n_order) {
-        int64_t p = gd_index(g->indptr, g->index_is_64, order[q + GD_AHEAD]);
-        GD_PREFETCH((const char *)g->indices + p * (g->index_is_64 ? 8 : 4));
-        GD_PREFETCH((const REAL *)g->data + p);
+        int64_t i = order[q + GD_AHEAD], width = g->index_is_64 ? 8 : 4;
+        int64_t p = gd_index(g->indptr, g->index_is_64, i), end = gd_index(g->indptr, g->index_is_64, i + 1);
+        for (int64_t line = p * width / 64; line <= (end * width - 1) / 64; ++line)
+            GD_PREFETCH((const char *)g->indices + line * 64);
+        for (int64_t line = p * (int64_t)sizeof(REAL) / 64; line <= (end * (int64_t)sizeof(REAL) - 1) / 64; ++line)
+            GD_PREFETCH((const char *)g->data + line * 64);
     }
     if (q + 1 < n_order) {
         int64_t i = order[q + 1], end = gd_index(g->indptr, g->index_is_64, i + 1);
@@ -215,6 +222,15 @@ GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *or
     }
 }
 #undef GD_AHEAD
+
+/* W *= scale: a scaled W made plain again. */
+static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
+{
+    REAL *w = (REAL *)m->w;
+    for (int64_t j = 0; j < d->n_features * m->n_outputs; ++j)
+        w[j] *= (REAL)*scale;
+    *scale = 1;
+}
 
 static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                   int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
@@ -225,11 +241,16 @@ static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int
     int64_t K = m->n_outputs, n_w = d->n_features * K;
     gd_hyper h = *h0;
     double total = 0;
+    /* SGD on CSR data with an L2 penalty keeps W = scale * V (Bottou's trick): the penalty's step
+     * W <- (1 - lr alpha) W on every weight is a product into scale, and a touched weight's gradient step on V
+     * is the rule's own step at learning rate lr / scale. So the penalty reaches every weight at O(touched). */
+    int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0;
+    double scale = 1, penalty = scaled ? 0 : alpha;
     for (int64_t start = 0, s = 0; start < n_order; start += batch_size, ++s) {
         int64_t end = n_order - start > batch_size ? start + batch_size : n_order, n_touched = 0;
         int64_t batch = ++*stamp_base;
         int one_row = !d->dense && end - start == 1;
-        REAL scale = (REAL)(1.0 / (double)(end - start));
+        REAL mean = (REAL)(1.0 / (double)(end - start));
         h.t = h0->t + s + 1;
         h.lr = lr[s];
         for (int64_t k = 0; k < K; ++k)
@@ -240,24 +261,39 @@ static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int
         for (int64_t q = start; q < end; ++q) {
             if (!d->dense)
                 SFX(gd_prefetch_ahead)(d, order, q, n_order, w, K);
-            SFX(gd_scores)(d, order[q], w, b, K, z);
+            SFX(gd_scores)(d, order[q], w, b, K, (REAL)scale, z);
             total += SFX(gd_loss_dz)(m->loss, z, K, d->y, order[q], dz);
             for (int64_t k = 0; k < K; ++k)
-                gb[k] += scale * dz[k];
+                gb[k] += mean * dz[k];
             if (!one_row)
-                SFX(gd_accumulate)(m, d, order[q], scale, gw, batch, &n_touched);
+                SFX(gd_accumulate)(m, d, order[q], mean, gw, batch, &n_touched);
         }
         if (noise_sd[s] > 0)
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += (REAL)(noise_sd[s] * gd_normal(rng));
-        if (d->dense)
-            SFX(gd_batch_dense)(m, d, alpha, noise_sd[s], rng, &h);
-        else if (one_row)
-            SFX(gd_batch_one_row)(m, d, order[start], alpha, noise_sd[s], rng, &h);
-        else
-            SFX(gd_batch_rows)(m, d, n_touched, alpha, noise_sd[s], rng, &h);
         SFX(gd_step_intercept)(m, &h);
+        if (scaled) {
+            double decay = 1 - h.lr * alpha;
+            if (decay <= 0 || scale * decay < 1e-9) { /* scale would vanish: apply it, then the decay itself */
+                SFX(gd_unscale)(m, d, &scale);
+                if (decay <= 0)
+                    SFX(gd_unscale)(m, d, &decay);
+                else
+                    scale = decay;
+            } else {
+                scale *= decay;
+            }
+            h.lr /= scale;
+        }
+        if (d->dense)
+            SFX(gd_batch_dense)(m, d, penalty, noise_sd[s], rng, &h);
+        else if (one_row)
+            SFX(gd_batch_one_row)(m, d, order[start], penalty, noise_sd[s], rng, &h);
+        else
+            SFX(gd_batch_rows)(m, d, n_touched, penalty, noise_sd[s], rng, &h);
     }
+    if (scaled)
+        SFX(gd_unscale)(m, d, &scale);
     return total;
 }
 
@@ -273,7 +309,7 @@ static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *o
             gb[k] = 0;
     }
     for (int64_t i = 0; i < d->n_rows; ++i) {
-        SFX(gd_scores)(d, i, (const REAL *)m->w, (const REAL *)m->b, K, z);
+        SFX(gd_scores)(d, i, (const REAL *)m->w, (const REAL *)m->b, K, 1, z);
         out[i] = SFX(gd_loss_dz)(m->loss, z, K, d->y, i, dz);
         if (gw) {
             for (int64_t k = 0; k < K; ++k)

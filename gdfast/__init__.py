@@ -13,11 +13,11 @@ from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum
 from ._sparse import RowSparse
 from ._threads import set_num_threads
 from .minimize import minimize
-from .train import EarlyStopping, GradientNoise, LinearModel, fit
+from .train import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit
 
 __version__ = "0.1.0"
 
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled", "set_num_threads",
-           "get_num_threads", "fit", "minimize", "LinearModel", "EarlyStopping", "GradientNoise", "losses",
+           "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping", "GradientNoise", "losses",
            "schedules"]

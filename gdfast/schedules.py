@@ -15,14 +15,13 @@ class Schedule:
     unit = "epoch"
 
     def rate(self, eta0, k):
-        """The learning rate at counter k (epoch or step, see ``unit``)."""
+        """The learning rate at counter k (epoch or step, see ``unit``); k may be an array of counters."""
         raise NotImplementedError
 
     def rates(self, eta0, epoch, t0, n_steps):
         """The learning rates of steps t0 + 1 .. t0 + n_steps, which make up epoch ``epoch``."""
-        if self.unit == "epoch":
-            return np.full(n_steps, self.rate(eta0, epoch), np.float64)
-        return np.array([self.rate(eta0, t) for t in range(t0 + 1, t0 + n_steps + 1)], np.float64)
+        k = epoch if self.unit == "epoch" else np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
+        return np.broadcast_to(np.asarray(self.rate(eta0, k), np.float64), (n_steps,)).copy()
 
     def observe(self, objective):
         """The objective at the end of an epoch (the validation loss where there is one)."""
@@ -110,8 +109,8 @@ class Cosine(Schedule):
         self.unit = _unit(unit)
 
     def rate(self, eta0, k):
-        k = min(k, self.period)
-        return self.eta_min + (eta0 - self.eta_min) * (1 + math.cos(math.pi * k / self.period)) / 2
+        k = np.minimum(k, self.period)
+        return self.eta_min + (eta0 - self.eta_min) * (1 + np.cos(np.pi * k / self.period)) / 2
 
 
 class Threshold(Schedule):

@@ -32,6 +32,35 @@ class GradientNoise:
         return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
 
 
+class Curriculum:
+    """Curriculum learning (Bengio et al., 2009; the survey's section 6.1): examples ordered by a difficulty
+    score instead of at random. ``difficulty``: an array of one score per example, a callable
+    ``difficulty(X, y) -> scores``, or "loss" (each example's loss under the current model, recomputed every
+    epoch; low is easy). ``strategy``: "naive" takes the examples from easy to hard every epoch; "mixed"
+    (Zaremba & Sutskever, 2014) takes each position of that order with probability 1 - ``mix`` and a uniformly
+    drawn example otherwise, so every batch mixes curriculum and random examples."""
+
+    def __init__(self, difficulty="loss", strategy="naive", mix=0.5):
+        if not (callable(difficulty) or isinstance(difficulty, np.ndarray) or difficulty == "loss"):
+            raise ValueError("difficulty must be an array of scores, a callable(X, y) or 'loss'")
+        if strategy not in ("naive", "mixed"):
+            raise ValueError(f"strategy must be 'naive' or 'mixed', got {strategy!r}")
+        self.difficulty, self.strategy = difficulty, strategy
+        self.mix = schedules._check("mix", mix, 0.0, False, 1.0)
+
+    def order(self, scores, rng):
+        """The examples' order for one epoch, from their difficulty scores."""
+        order = np.argsort(scores, kind="stable")
+        if self.strategy == "mixed":
+            uniform = rng.random(len(order)) < self.mix
+            order[uniform] = rng.integers(0, len(order), int(uniform.sum()))
+        return order
+
+    def __repr__(self):
+        what = self.difficulty if isinstance(self.difficulty, str) else type(self.difficulty).__name__
+        return f"Curriculum(difficulty={what}, strategy={self.strategy!r}, mix={self.mix})"
+
+
 class EarlyStopping:
     """Stop when the monitored loss (the validation loss where there is validation data, else the training
     loss) has not improved by more than min_delta for ``patience`` epochs; with restore_best, the model ends
@@ -90,7 +119,7 @@ class LinearModel:
 
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None,
-        shuffle=True, early_stopping=None, validation_data=None, validation_fraction=None, gradient_noise=None,
+        shuffle=True, curriculum=None, early_stopping=None, validation_data=None, validation_fraction=None, gradient_noise=None,
         random_state=None, callbacks=(), progress=True, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
 
@@ -102,6 +131,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     gradient is applied to the features a batch touches, the lazy convention of sparse SGD).
     schedule: a gdfast.schedules.Schedule or its name; it scales the optimizer's lr per step or per epoch.
     shuffle: a new order of the examples every epoch (seeded by random_state).
+    curriculum: a Curriculum, which orders the examples by difficulty instead (shuffle is then unused).
     early_stopping: an EarlyStopping; validation_data=(X_val, y_val), or validation_fraction of the examples
     held out, gives it (and the schedule's threshold rule) a validation loss to watch.
     gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
@@ -136,9 +166,10 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     noise_words = rng.integers(1, 2**63, 4, dtype=np.uint64)
     eta0, history, best = opt.lr, [], (math.inf, None)
     n_steps = -(-n // int(batch_size))
+    scores = _fixed_difficulty(curriculum, X, y, n)
     bar = _progress(progress, epochs)
     for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else np.arange(n)
+        order = _epoch_order(curriculum, shuffle, n, rng, scores, model, train)
         lr = sched.rates(eta0, epoch, opt.t, n_steps)
         noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
@@ -170,6 +201,27 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
         W[...], b[...] = best[1][0], best[1][1]
     return LinearModel(loss, W, b, classes, history, opt)
+
+
+def _fixed_difficulty(curriculum, X, y, n):
+    """A curriculum's scores when they do not change during training (an array, or a callable's answer)."""
+    if curriculum is None or isinstance(curriculum.difficulty, str):
+        return None
+    difficulty = curriculum.difficulty
+    scores = np.asarray(difficulty(X, y) if callable(difficulty) else difficulty, np.float64)
+    if scores.shape != (n,):
+        raise ValueError(f"curriculum difficulty must give one score per training example ({n}), got shape "
+                         f"{scores.shape}")
+    return scores
+
+
+def _epoch_order(curriculum, shuffle, n, rng, scores, model, train):
+    if curriculum is None:
+        return rng.permutation(n) if shuffle else np.arange(n)
+    if scores is None:  # difficulty "loss": each example's loss under the current model
+        scores = np.empty(n)
+        model.loss_gradient(train, scores)
+    return curriculum.order(scores, rng)
 
 
 def _count(name, value):

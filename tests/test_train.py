@@ -18,7 +18,8 @@ def classification(n=60, d=6, seed=0, sparse=False, dtype=np.float64):
 
 def numpy_run(rule, X, y, batch_size, epochs, alpha, hyper, sparse):
     """Logistic regression by the optimizer API: one opt.step per batch, in order (no shuffling), the gradient
-    from NumPy; on CSR data a RowSparse gradient of the touched features (the lazy convention)."""
+    from NumPy; on CSR data a RowSparse gradient of the touched features (the lazy convention of the penalty),
+    but for SGD, whose penalty reaches every weight (fit scales W)."""
     Xd = X.toarray() if sparse else X
     n, d = Xd.shape
     W, b = np.zeros((d, 1), X.dtype), np.zeros(1, X.dtype)
@@ -30,7 +31,7 @@ def numpy_run(rule, X, y, batch_size, epochs, alpha, hyper, sparse):
             dz = -sb / (1 + np.exp(sb * (Xb @ W[:, 0] + b[0])))
             gW = (Xb.T @ dz / len(sb))[:, None] + alpha * W
             gb = np.array([dz.mean()], X.dtype)
-            if sparse:
+            if sparse and rule != "sgd":
                 rows = np.flatnonzero((X[start:start + batch_size] != 0).sum(axis=0))
                 opt.step([gd.RowSparse(rows, gW[rows].astype(X.dtype)), gb])
             else:
@@ -198,3 +199,45 @@ def test_threshold_schedule_reduces_on_plateau():
 ])
 def test_schedule_formulas(sched, eta0, k, expected):
     assert sched.rate(eta0, k) == pytest.approx(expected)
+
+
+def test_naive_curriculum_orders_easy_to_hard():
+    """A naive curriculum with fixed scores takes the examples in score order: the same as SGD without
+    shuffling on the examples sorted by score."""
+    X, y = classification()
+    scores = np.random.default_rng(9).random(len(y))
+    model = gd.fit("logistic", X, y, "sgd", batch_size=1, epochs=2, progress=False,
+                   curriculum=gd.Curriculum(scores, "naive"))
+    order = np.argsort(scores, kind="stable")
+    sorted_fit = gd.fit("logistic", X[order], y[order], "sgd", batch_size=1, epochs=2, shuffle=False,
+                        progress=False)
+    np.testing.assert_array_equal(model.coef_, sorted_fit.coef_)
+
+
+def test_mixed_curriculum_mixes_uniform_draws():
+    curriculum = gd.Curriculum(np.arange(1000.0)[::-1], "mixed", mix=0.3)
+    order = curriculum.order(np.arange(1000.0)[::-1], np.random.default_rng(0))
+    in_place = order == np.arange(1000)[::-1]
+    assert 0.6 < in_place.mean() < 0.8  # 70% of positions keep the easy-to-hard order (plus lucky draws)
+
+
+def test_loss_curriculum_orders_by_the_current_losses():
+    """difficulty='loss': epoch 1 from zero weights (all losses equal: the given order), epoch 2 ordered by the
+    losses after epoch 1, easy first; the same as SGD steps taken in those orders."""
+    X, y = classification(n=50)
+    model = gd.fit("logistic", X, y, "sgd", batch_size=1, epochs=2, lr=0.1, progress=False,
+                   curriculum=gd.Curriculum("loss"))
+    W, b = np.zeros((X.shape[1], 1)), np.zeros(1)
+    opt = gd.SGD([W, b], lr=0.1)
+    order = np.arange(len(y))
+    for epoch in range(2):
+        if epoch:
+            order = np.argsort(gd.losses.loss_gradient("logistic", X, y, W, b)[0], kind="stable")
+        for i in order:
+            _, dW, db = gd.losses.loss_gradient("logistic", X[i:i + 1], y[i:i + 1], W, b, classes=np.array([0, 1]))
+            opt.step([dW, db])
+    np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="one score per training example"):
+        gd.fit("logistic", X, y, epochs=1, progress=False, curriculum=gd.Curriculum(np.zeros(3)))
+    with pytest.raises(ValueError, match="strategy must be"):
+        gd.Curriculum("loss", "hard-first")
