@@ -21,3 +21,11 @@ __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled", "set_num_threads",
            "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping", "GradientNoise", "losses",
            "schedules"]
+
+
+def __getattr__(name):
+    """The scikit-learn estimators, imported on first use (scikit-learn is an optional dependency)."""
+    if name in ("GDClassifier", "GDRegressor"):
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'gdfast' has no attribute {name!r}")

@@ -185,6 +185,18 @@ class Optimizer:
         hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
         return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper})"
 
+    def __reduce__(self):
+        """Pickling: the parameters (pickle keeps them shared with whatever else holds them) and the state.
+        Parameters that come back read-only (a read-only memory map) are copied."""
+        return _unpickle, (type(self), self._params, self.state_dict(), self.check_finite, self.sparse)
+
+
+def _unpickle(cls, params, state, check_finite, sparse):
+    params = [p if p.flags.writeable else p.copy() for p in params]
+    opt = cls(params, check_finite=check_finite, sparse=sparse)
+    opt.load_state_dict(state)
+    return opt
+
 
 def _scalar(x):
     """A number stored in a state dict (a Python number, or a 0-d array after np.load)."""

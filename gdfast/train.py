@@ -80,11 +80,23 @@ class LinearModel:
     classifier (K = 1 for two classes), ``intercept_`` (K,), ``classes_`` (classifiers), ``history_`` (one dict
     per epoch: epoch, train_loss, val_loss, lr, seconds, examples_per_second) and ``optimizer_``."""
 
-    def __init__(self, loss, W, b, classes, history, optimizer):
+    def __init__(self, loss, W, b, classes, history, optimizer, eta0):
         self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
-        self._W, self._b = W, b
+        self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
         self.coef_ = W[:, 0] if loss == "squared" else W.T
         self.intercept_ = b
+
+    def __getstate__(self):
+        """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""
+        opt = self.optimizer_
+        return {"loss": self.loss, "W": self._W, "b": self._b, "classes": self.classes_, "history": self.history_,
+                "eta0": self._eta0, "rule": opt.rule.name, "optimizer": opt.state_dict()}
+
+    def __setstate__(self, state):
+        W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
+        opt = OPTIMIZERS[state["rule"]]([W, b])
+        opt.load_state_dict(state["optimizer"])
+        self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
 
     def decision_function(self, X):
         """x W + b: (n,) for one output, (n, K) for softmax."""
@@ -118,9 +130,9 @@ class LinearModel:
 
 
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
-        intercept_scale=None, schedule=None,
-        shuffle=True, curriculum=None, early_stopping=None, validation_data=None, validation_fraction=None, gradient_noise=None,
-        random_state=None, callbacks=(), progress=True, **hyperparameters):
+        intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
+        validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
+        progress=True, classes=None, init=None, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
 
     loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses). X: an n x d float32/float64 ndarray or
@@ -136,6 +148,10 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     held out, gives it (and the schedule's threshold rule) a validation loss to watch.
     gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
     returns True stops training. progress: a progress bar of epochs (tqdm).
+    classes: every class a classifier will see (when y may lack some, as in one batch of a stream).
+    init: a LinearModel to continue training (its parameters, optimizer state, step count, schedule position
+    and history; the loss, features, dtype and optimizer must match); ``**hyperparameters`` then update its
+    optimizer's.
     """
     loss = losses.loss_name(loss)
     for name in ("sparse", "check_finite"):
@@ -148,15 +164,21 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     rng = np.random.default_rng(random_state)
     X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, rng)
     arrays, n, d, dtype = losses.features(X)
-    y_enc, classes, K = losses.targets(loss, y, n, dtype)
+    if init is not None and classes is None:
+        classes = init.classes_
+    y_enc, classes, K = losses.targets(loss, y, n, dtype, None if classes is None else np.asarray(classes))
     train = losses.data(arrays, y_enc, n, d)
     validation = _validation(loss, validation_data, d, dtype, classes)
     if batch_size is None:
         batch_size = n
     elif not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= n):
         raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], got {batch_size!r}")
-    W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
-    opt = OPTIMIZERS[optimizer]([W, b], **hyperparameters)
+    if init is None:
+        W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
+        opt, history = OPTIMIZERS[optimizer]([W, b], **hyperparameters), []
+        eta0 = opt.lr
+    else:
+        W, b, opt, history, eta0 = _continued(init, loss, optimizer, d, K, dtype, hyperparameters)
     if intercept_scale is None:
         intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
     intercept_scale = schedules._check("intercept_scale", intercept_scale)
@@ -164,11 +186,11 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
                                  LAZY, bool(fit_intercept), intercept_scale)
     sched = schedules.schedule(schedule)
     noise_words = rng.integers(1, 2**63, 4, dtype=np.uint64)
-    eta0, history, best = opt.lr, [], (math.inf, None)
+    best, first_epoch = (math.inf, None), len(history)
     n_steps = -(-n // int(batch_size))
     scores = _fixed_difficulty(curriculum, X, y, n)
     bar = _progress(progress, epochs)
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, first_epoch + epochs):
         order = _epoch_order(curriculum, shuffle, n, rng, scores, model, train)
         lr = sched.rates(eta0, epoch, opt.t, n_steps)
         noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
@@ -192,7 +214,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         if early_stopping is not None:
             if watched < best[0] - early_stopping.min_delta:
                 best = (watched, (W.copy(), b.copy(), epoch))
-            elif epoch - best[1][2] >= early_stopping.patience:
+            elif best[1] is not None and epoch - best[1][2] >= early_stopping.patience:
                 break
         if any(cb(entry) is True for cb in callbacks):
             break
@@ -200,7 +222,21 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         bar.close()
     if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
         W[...], b[...] = best[1][0], best[1][1]
-    return LinearModel(loss, W, b, classes, history, opt)
+    return LinearModel(loss, W, b, classes, history, opt, eta0)
+
+
+def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):
+    """(W, b, optimizer, history, eta0) of a model to train on, checked against what this fit asks for."""
+    if not isinstance(init, LinearModel):
+        raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
+    opt = init.optimizer_
+    if init.loss != loss or opt.rule.name != optimizer or init._W.shape != (d, K) or init._W.dtype != dtype:
+        raise ValueError(f"init was fit with loss {init.loss!r}, optimizer {opt.rule.name!r}, {init._W.shape[0]} "
+                         f"features, {init._W.shape[1]} outputs and dtype {init._W.dtype}; this fit has "
+                         f"{loss!r}, {optimizer!r}, {d} features, {K} outputs and {dtype}")
+    for name, value in hyperparameters.items():
+        setattr(opt, name, value)
+    return init._W, init._b, opt, list(init.history_), hyperparameters.get("lr", init._eta0)
 
 
 def _fixed_difficulty(curriculum, X, y, n):

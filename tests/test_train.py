@@ -241,3 +241,25 @@ def test_loss_curriculum_orders_by_the_current_losses():
         gd.fit("logistic", X, y, epochs=1, progress=False, curriculum=gd.Curriculum(np.zeros(3)))
     with pytest.raises(ValueError, match="strategy must be"):
         gd.Curriculum("loss", "hard-first")
+
+
+def test_init_continues_training_exactly():
+    """Two fits of 2 epochs, the second continuing the first (init), equal one fit of 4 epochs."""
+    X, y = classification(sparse=True)
+    kwargs = dict(batch_size=4, lr=0.05, shuffle=False, progress=False, schedule=gd.schedules.InverseTime(0.1))
+    whole = gd.fit("logistic", X, y, "adam", epochs=4, **kwargs)
+    first = gd.fit("logistic", X, y, "adam", epochs=2, **kwargs)
+    second = gd.fit("logistic", X, y, "adam", epochs=2, init=first, **kwargs)
+    np.testing.assert_array_equal(second.coef_, whole.coef_)
+    assert [h["lr"] for h in second.history_] == [h["lr"] for h in whole.history_]
+    assert second.optimizer_.t == whole.optimizer_.t
+    with pytest.raises(ValueError, match="init was fit with loss 'logistic', optimizer 'adam'"):
+        gd.fit("logistic", X, y, "sgd", epochs=1, init=first, progress=False)
+
+
+def test_classes_given_for_a_batch_missing_some():
+    X, y = classification()
+    model = gd.fit("softmax", X[:5], np.zeros(5, int), "sgd", epochs=1, classes=[0, 1, 2], progress=False)
+    assert model.coef_.shape == (3, X.shape[1])
+    with pytest.raises(ValueError, match=r"classes \[7\] not among"):
+        gd.fit("softmax", X[:5], np.full(5, 7), "sgd", epochs=1, classes=[0, 1, 2], progress=False)
