@@ -14,7 +14,7 @@ from . import train as _train
 
 
 class _GDEstimator(BaseEstimator):
-    def __init__(self, loss, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
+    def __init__(self, loss=None, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
                  schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None):
         self.loss, self.optimizer, self.lr, self.alpha = loss, optimizer, lr, alpha
@@ -54,27 +54,22 @@ class _GDEstimator(BaseEstimator):
 
 
 class GDClassifier(ClassifierMixin, _GDEstimator):
-    """A linear classifier trained by gdfast.fit: loss "logistic" (probabilities) or "hinge" (a linear SVM),
-    any of the ten update rules (``optimizer`` and ``lr``, ``optimizer_params`` for the rest), mini-batches of
-    ``batch_size`` (1: stochastic, None: the whole set), ``max_iter`` epochs."""
+    """A linear classifier trained by gdfast.fit: loss "logistic" (the default; probabilities) or "hinge" (a
+    linear SVM), any of the ten update rules (``optimizer`` and ``lr``, ``optimizer_params`` for the rest),
+    mini-batches of ``batch_size`` (1: stochastic, None: the whole set), ``max_iter`` epochs.
 
-    def __init__(self, loss="logistic", optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
-                 schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None):
-        super().__init__(loss, optimizer, lr=lr, alpha=alpha, batch_size=batch_size, max_iter=max_iter,
-                         schedule=schedule, fit_intercept=fit_intercept, shuffle=shuffle,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_iter_no_change=n_iter_no_change, gradient_noise=gradient_noise,
-                         random_state=random_state, progress=progress, optimizer_params=optimizer_params)
+    >>> clf = GDClassifier(optimizer="adagrad", lr=0.1, batch_size=1).fit(X, y)   # doctest: +SKIP
+    """
 
     def _loss(self, n_classes):
-        if self.loss not in ("logistic", "hinge"):
-            raise ValueError(f"loss must be 'logistic' or 'hinge', got {self.loss!r}")
+        loss = "logistic" if self.loss is None else self.loss
+        if loss not in ("logistic", "hinge"):
+            raise ValueError(f"loss must be 'logistic' or 'hinge', got {loss!r}")
         if n_classes > 2:
-            if self.loss == "hinge":
+            if loss == "hinge":
                 raise ValueError("the hinge loss separates two classes; use loss='logistic' (multinomial) for more")
             return "softmax"
-        return self.loss
+        return loss
 
     def fit(self, X, y):
         X, y = self._validated_xy(X, y, reset=True)
@@ -107,7 +102,7 @@ class GDClassifier(ClassifierMixin, _GDEstimator):
     def predict_proba(self, X):
         """Class probabilities (the logistic loss only)."""
         check_is_fitted(self)
-        if self.loss != "logistic":
+        if self.loss not in (None, "logistic"):
             raise AttributeError(f"predict_proba needs loss='logistic', not {self.loss!r}")
         return self.model_.predict_proba(self._validated(X, reset=False))
 
@@ -116,19 +111,11 @@ class GDClassifier(ClassifierMixin, _GDEstimator):
 
 
 class GDRegressor(RegressorMixin, _GDEstimator):
-    """A linear least-squares regressor trained by gdfast.fit (the squared loss); parameters as GDClassifier."""
-
-    def __init__(self, loss="squared", optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
-                 schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None):
-        super().__init__(loss, optimizer, lr=lr, alpha=alpha, batch_size=batch_size, max_iter=max_iter,
-                         schedule=schedule, fit_intercept=fit_intercept, shuffle=shuffle,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_iter_no_change=n_iter_no_change, gradient_noise=gradient_noise,
-                         random_state=random_state, progress=progress, optimizer_params=optimizer_params)
+    """A linear least-squares regressor trained by gdfast.fit (loss "squared", the default and only one);
+    parameters as GDClassifier."""
 
     def _checked_loss(self):
-        if self.loss != "squared":
+        if self.loss not in (None, "squared"):
             raise ValueError(f"GDRegressor's loss is 'squared', got {self.loss!r}")
         return "squared"
 
