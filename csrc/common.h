@@ -35,6 +35,9 @@
 #define GD_ALWAYS_INLINE static inline
 #endif
 
+/* The most threads a Hogwild! epoch runs (its per-thread sums live on the stack). */
+#define GD_MAX_THREADS 256
+
 /* The most state buffers a rule keeps per parameter (AMSGrad: m, v, vhat). */
 #define GD_MAX_SLOTS 3
 

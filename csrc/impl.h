@@ -272,6 +272,82 @@ static const SFX(gd_rows_fn) SFX(gd_rows_lazy_table)[] = {
 #undef GD_RULE
 };
 
+/* ---- Hogwild!: steps on parameters other threads update at the same time ---------------------------------- */
+
+/* Relaxed atomic access to an element: plain moves on x86-64 and ARM64, but defined behaviour in C where threads
+ * race (Hogwild! races by design: Niu et al., 2011). */
+GD_INLINE REAL SFX(gd_load)(const REAL *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    REAL v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+#else
+    return *(const volatile REAL *)p;
+#endif
+}
+
+GD_INLINE void SFX(gd_store)(REAL *p, REAL v)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store(p, &v, __ATOMIC_RELAXED);
+#else
+    *(volatile REAL *)p = v;
+#endif
+}
+
+#define GD_SHARED_LOAD_0(j)
+#define GD_SHARED_LOAD_1(j) REAL a0 = SFX(gd_load)(&s0[j]);
+#define GD_SHARED_LOAD_2(j) GD_SHARED_LOAD_1(j) REAL a1 = SFX(gd_load)(&s1[j]);
+#define GD_SHARED_LOAD_3(j) GD_SHARED_LOAD_2(j) REAL a2 = SFX(gd_load)(&s2[j]);
+#define GD_LOCAL_ARGS_0
+#define GD_LOCAL_ARGS_1 , &a0
+#define GD_LOCAL_ARGS_2 , &a0, &a1
+#define GD_LOCAL_ARGS_3 , &a0, &a1, &a2
+#define GD_SHARED_STORE_0(j)
+#define GD_SHARED_STORE_1(j) SFX(gd_store)(&s0[j], a0);
+#define GD_SHARED_STORE_2(j) GD_SHARED_STORE_1(j) SFX(gd_store)(&s1[j], a1);
+#define GD_SHARED_STORE_3(j) GD_SHARED_STORE_2(j) SFX(gd_store)(&s2[j], a2);
+
+/* The lazy step on the used rows of a row-sparse gradient, each element of the parameter and its state loaded
+ * and stored once with relaxed atomics around the rule. */
+#define GD_RULE(name, n_slots, work, catch_up)                                                              \
+    static void SFX(gd_rows_shared_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, const gd_rows *g,        \
+                                           const COEF *c)                                                   \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2;                                                                       \
+        const REAL *values = (const REAL *)g->values;                                                       \
+        int64_t n = g->row_size;                                                                            \
+        for (int64_t i = 0; i < g->n_used; ++i) {                                                           \
+            int64_t j0 = gd_index(g->rows, g->rows_is_64, i) * n;                                           \
+            for (int64_t j = j0; j < j0 + n; ++j) {                                                         \
+                REAL p = SFX(gd_load)(&th[j]);                                                              \
+                GD_SHARED_LOAD_##n_slots(j)                                                                 \
+                SFX(gd_##name)(&p, values[i * n + j - j0] GD_LOCAL_ARGS_##n_slots, c);                      \
+                SFX(gd_store)(&th[j], p);                                                                   \
+                GD_SHARED_STORE_##n_slots(j)                                                                \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+#include "rules.def"
+#undef GD_RULE
+
+typedef void (*SFX(gd_rows_shared_fn))(REAL *, REAL *, REAL *, REAL *, const gd_rows *, const COEF *);
+
+static const SFX(gd_rows_shared_fn) SFX(gd_rows_shared_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_rows_shared_##name),
+#include "rules.def"
+#undef GD_RULE
+};
+
+/* One lazy step of a row-sparse gradient on a parameter shared between threads, on this thread. */
+static void SFX(gd_rows_shared_step)(int rule, void *param, void *const *slots, const gd_rows *g,
+                                     const gd_hyper *h)
+{
+    COEF c = SFX(gd_prepare)(h);
+    SFX(gd_rows_shared_table)[rule]((REAL *)param, GD_SLOT(slots, 0), GD_SLOT(slots, 1), GD_SLOT(slots, 2), g, &c);
+}
+
 /* Blocks [b_lo, b_hi) of the parameter, all within one row: brought to step t - 1 (a catch-up per run of blocks
  * that have seen the same step) and stepped at t with grad, the row's values from block b_lo on. */
 static void SFX(gd_exact_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t b_lo, int64_t b_hi,

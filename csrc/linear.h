@@ -21,12 +21,20 @@ typedef struct {
     const void *y;
 } gd_data;
 
-/* A linear model z = x W + b, W n_features x n_outputs (row-major), b n_outputs, each with the rule's state
- * buffers. Scratch buffers, allocated by the caller and kept between epochs:
+/* One thread's scratch buffers, allocated by the caller and kept between epochs:
  *   grad_w  n_features x n_outputs   (dense data: the batch gradient of W; CSR data: per-feature accumulators)
- *   grad_b  n_outputs;  z, dz  n_outputs each
+ *   grad_b, z, dz  n_outputs each
  *   stamp   n_features int64, zero at first (CSR data: the last batch that touched a feature)
- *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows) */
+ *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows)
+ *   rng     4 words of xoshiro256** state (the gradient noise), advanced in place */
+typedef struct {
+    void *grad_w, *grad_b, *z, *dz, *values;
+    int64_t *stamp, *touched;
+    uint64_t *rng;
+} gd_scratch;
+
+/* A linear model z = x W + b, W n_features x n_outputs (row-major), b n_outputs, each with the rule's state
+ * buffers, and n_threads scratch sets. */
 typedef struct {
     int rule, loss, is_double, fit_intercept; /* fit_intercept 0: b is read, never stepped */
     double intercept_scale;                   /* b's learning rate is lr times this */
@@ -34,23 +42,29 @@ typedef struct {
     void *w, *b;
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];
     const gd_exact *w_exact; /* CSR data in the exact sparse mode, else NULL */
-    void *grad_w, *grad_b, *z, *dz, *values;
-    int64_t *stamp, *touched;
+    int n_threads;
+    gd_scratch *scratch;
 } gd_model;
 
-/* One epoch: the examples order[0..n_order) in batches of batch_size (the last one may be shorter); each batch
- * computes the mean gradient of its losses plus alpha * W (L2; on CSR data only on the features the batch
- * touches) and takes one step of the rule at step number hyper->t + s, s = 1, 2, ... with learning rate lr[s-1].
- * noise_sd[s-1] > 0 adds N(0, noise_sd^2) to each gradient coordinate of step s (those the batch touches on
- * CSR data), drawn from rng (4 words of xoshiro256**, advanced in place). *stamp_base numbers the batches for
- * the stamp array (advanced in place). Returns the sum of the example losses, each taken before its batch's
- * step, or -1 for an unknown rule or loss. */
+/* One epoch: the examples order[0..n_order) in batches of batch_size; each batch computes the mean gradient of
+ * its losses plus alpha * W (L2) and takes one step of the rule at step number hyper->t + s + 1 with learning
+ * rate lr[s] and gradient noise N(0, noise_sd[s]^2) on each coordinate it computes (none where noise_sd[s] is 0).
+ * On dense data the penalty and the noise reach every coordinate; on CSR data the touched ones, except for SGD
+ * on one thread, whose W is scaled so that the penalty reaches every weight.
+ * With m->n_threads > 1 on CSR data this is Hogwild! (Niu et al., 2011): the threads take contiguous shares of
+ * order, in batches, and update W, b and their state without locks (relaxed atomic loads and stores); the k-th
+ * batch of thread i is step k * n_threads + i, so lr and noise_sd need
+ * n_threads * ceil(ceil(n_order / n_threads) / batch_size) entries.
+ * *stamp_base numbers the batches for the stamp arrays (advanced in place); *n_steps gets the number of steps
+ * taken. Returns the sum of the example losses, each taken before its batch's step, or -1 for an unknown rule
+ * or loss. */
 double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                       int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
-                      const double *noise_sd, uint64_t *rng, int64_t *stamp_base);
+                      const double *noise_sd, int64_t *stamp_base, int64_t *n_steps);
 
 /* The loss of every example (out, n_rows doubles) and, when grad_w is not NULL, the gradient of the mean loss
- * with respect to W and b (dense, into grad_w and grad_b) for the model's W and b. No L2 term. */
+ * with respect to W and b (dense, into grad_w and grad_b) for the model's W and b (scratch[0]'s z and dz). No
+ * L2 term. */
 int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b);
 
 #endif

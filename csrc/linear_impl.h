@@ -1,6 +1,8 @@
-/* The losses and the epoch loop of linear.h, written once over REAL / SFX(); included by linear.c per type. */
+/* The losses and the epoch loop of linear.h, written once over REAL / SFX(); included by kernels.c per type,
+ * after impl.h, whose rule steps it calls. */
 
-/* x_i . w over the features of example i, for the K = 1 case every loss but softmax has (a register sum). */
+/* x_i . w over the features of example i, for the K = 1 case every loss but softmax has (a register sum). The
+ * weights of CSR rows are read with relaxed atomics: Hogwild!'s threads write them meanwhile. */
 static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w)
 {
     REAL sum = 0;
@@ -14,7 +16,7 @@ static REAL SFX(gd_dot)(const gd_data *d, int64_t i, const REAL *w)
     const REAL *data = (const REAL *)g->data;
     int64_t end = gd_index(g->indptr, g->index_is_64, i + 1);
     for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < end; ++p)
-        sum += data[p] * w[gd_index(g->indices, g->index_is_64, p)];
+        sum += data[p] * SFX(gd_load)(&w[gd_index(g->indices, g->index_is_64, p)]);
     return sum;
 }
 
@@ -23,7 +25,7 @@ static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REA
                            REAL *z)
 {
     if (K == 1) {
-        z[0] = b[0] + scale * SFX(gd_dot)(d, i, w);
+        z[0] = SFX(gd_load)(&b[0]) + scale * SFX(gd_dot)(d, i, w);
         return;
     }
     for (int64_t k = 0; k < K; ++k)
@@ -40,11 +42,11 @@ static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REA
         for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < end; ++p) {
             int64_t j = gd_index(g->indices, g->index_is_64, p);
             for (int64_t k = 0; k < K; ++k)
-                z[k] += data[p] * w[j * K + k];
+                z[k] += data[p] * SFX(gd_load)(&w[j * K + k]);
         }
     }
     for (int64_t k = 0; k < K; ++k)
-        z[k] = b[k] + scale * z[k];
+        z[k] = SFX(gd_load)(&b[k]) + scale * z[k];
 }
 
 /* The loss of example i from its scores z, and dz = dL/dz (linear.h gives the formulas); in double. */
@@ -78,25 +80,24 @@ static double SFX(gd_loss_dz)(int loss, const REAL *z, int64_t K, const void *y,
 /* gw[j, :] += scale * x_ij * dz for the features j of example i. With n_touched (CSR data in the epoch loop), a
  * feature first seen in this batch (stamp) is recorded in touched and its row of gw zeroed first; without, gw
  * is a dense gradient the caller zeroed. */
-static void SFX(gd_accumulate)(const gd_model *m, const gd_data *d, int64_t i, REAL scale, REAL *gw,
+static void SFX(gd_accumulate)(const gd_data *d, const gd_scratch *x, int64_t K, int64_t i, REAL scale, REAL *gw,
                                int64_t batch, int64_t *n_touched)
 {
-    const REAL *dz = (const REAL *)m->dz;
-    int64_t K = m->n_outputs;
+    const REAL *dz = (const REAL *)x->dz;
     if (d->dense) {
-        const REAL *x = (const REAL *)d->dense + i * d->n_features;
+        const REAL *row = (const REAL *)d->dense + i * d->n_features;
         for (int64_t j = 0; j < d->n_features; ++j)
             for (int64_t k = 0; k < K; ++k)
-                gw[j * K + k] += scale * x[j] * dz[k];
+                gw[j * K + k] += scale * row[j] * dz[k];
         return;
     }
     const gd_csr *g = &d->csr;
     const REAL *data = (const REAL *)g->data;
     for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < gd_index(g->indptr, g->index_is_64, i + 1); ++p) {
         int64_t j = gd_index(g->indices, g->index_is_64, p);
-        if (n_touched && m->stamp[j] != batch) {
-            m->stamp[j] = batch;
-            m->touched[(*n_touched)++] = j;
+        if (n_touched && x->stamp[j] != batch) {
+            x->stamp[j] = batch;
+            x->touched[(*n_touched)++] = j;
             for (int64_t k = 0; k < K; ++k)
                 gw[j * K + k] = 0;
         }
@@ -108,89 +109,85 @@ static void SFX(gd_accumulate)(const gd_model *m, const gd_data *d, int64_t i, R
 /* g[q] += alpha w[q] (the L2 penalty's gradient) and, with sd > 0, N(0, sd^2) noise, for q < n. */
 static void SFX(gd_penalise)(REAL *g, const REAL *w, int64_t n, double alpha, double sd, uint64_t *rng)
 {
-    for (int64_t q = 0; q < n; ++q)
-        g[q] += (REAL)alpha * w[q];
+    if (alpha > 0)
+        for (int64_t q = 0; q < n; ++q)
+            g[q] += (REAL)alpha * SFX(gd_load)(&w[q]);
     if (sd > 0)
         for (int64_t q = 0; q < n; ++q)
             g[q] += (REAL)(sd * gd_normal(rng));
 }
 
-/* b stepped by its gradient grad_b (when the model fits an intercept), at learning rate lr * intercept_scale. */
-static void SFX(gd_step_intercept)(const gd_model *m, const gd_hyper *h)
+/* The rows of W (or, rows NULL, of b) stepped by their gradient rows `values`: by the rule's row-sparse step,
+ * or, with shared (Hogwild!), element by element with relaxed atomics. */
+static void SFX(gd_step_rows)(const gd_model *m, int64_t n_rows, const void *rows, int rows_is_64, int64_t n_used,
+                              const REAL *values, const gd_hyper *h, int shared)
 {
-    int64_t size = m->n_outputs;
-    void *param = m->b, *slot[GD_MAX_SLOTS];
-    const void *grad = m->grad_b;
-    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
+    static const int64_t first_row = 0;
+    int intercept = rows == NULL;
+    gd_rows g = {n_rows, n_used, m->n_outputs, intercept ? &first_row : rows, values, intercept || rows_is_64};
+    void *param = intercept ? m->b : m->w;
+    void *const *slots = intercept ? m->b_slots : m->w_slots;
+    if (shared)
+        SFX(gd_rows_shared_step)(m->rule, param, slots, &g, h);
+    else
+        SFX(gd_rows_step)(m->rule, param, slots, &g, h, intercept ? NULL : m->w_exact);
+}
+
+/* b stepped by its gradient grad_b (when the model fits an intercept), at learning rate lr * intercept_scale. */
+static void SFX(gd_step_intercept)(const gd_model *m, const gd_scratch *x, const gd_hyper *h, int shared)
+{
     gd_hyper scaled = *h;
     scaled.lr *= m->intercept_scale;
-    for (int k = 0; k < GD_MAX_SLOTS; ++k) {
-        slot[k] = m->b_slots[k];
-        batch.slot[k] = m->b_slots[k] ? &slot[k] : NULL;
-    }
     if (m->fit_intercept)
-        SFX(gd_dense_step)(m->rule, &batch, &scaled);
+        SFX(gd_step_rows)(m, 1, NULL, 1, 1, (const REAL *)x->grad_b, &scaled, shared);
 }
 
-/* The rows of W a CSR batch touched, with gradient rows `values`, stepped by the rule (lazy or exact). */
-static void SFX(gd_step_rows)(const gd_model *m, const gd_data *d, const void *rows, int rows_is_64, int64_t n_used,
-                              const gd_hyper *h)
-{
-    gd_rows g = {d->n_features, n_used, m->n_outputs, rows, m->values, rows_is_64};
-    SFX(gd_rows_step)(m->rule, m->w, m->w_slots, &g, h, m->w_exact);
-}
-
-/* One batch of one CSR row: its features (sorted and distinct in a canonical row) are the rows of W to step,
- * their gradients written straight into values. */
-static void SFX(gd_batch_one_row)(const gd_model *m, const gd_data *d, int64_t i, double alpha, double sd,
-                                  uint64_t *rng, const gd_hyper *h)
+/* The gradient rows of a one-row CSR batch, written straight into values (its features, sorted and distinct in
+ * a canonical row, are the rows of W to step). */
+static void SFX(gd_one_row_gradient)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t i,
+                                     double alpha, double sd)
 {
     const gd_csr *g = &d->csr;
-    const REAL *data = (const REAL *)g->data, *w = (const REAL *)m->w, *dz = (const REAL *)m->dz;
-    REAL *values = (REAL *)m->values;
+    const REAL *data = (const REAL *)g->data, *w = (const REAL *)m->w, *dz = (const REAL *)x->dz;
+    REAL *values = (REAL *)x->values;
     int64_t K = m->n_outputs, p0 = gd_index(g->indptr, g->index_is_64, i);
     int64_t n = gd_index(g->indptr, g->index_is_64, i + 1) - p0;
     for (int64_t q = 0; q < n; ++q) {
         int64_t j = gd_index(g->indices, g->index_is_64, p0 + q);
         for (int64_t k = 0; k < K; ++k)
             values[q * K + k] = data[p0 + q] * dz[k];
-        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, rng);
+        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, x->rng);
     }
-    const char *rows = (const char *)g->indices + p0 * (g->index_is_64 ? 8 : 4);
-    SFX(gd_step_rows)(m, d, rows, g->index_is_64, n, h);
 }
 
-/* One batch of several CSR rows: the features they touch (stamped in this batch; sorted for the exact mode,
- * which needs its rows in order), their accumulated gradients gathered into values. */
-static void SFX(gd_batch_rows)(const gd_model *m, const gd_data *d, int64_t n_touched, double alpha, double sd,
-                               uint64_t *rng, const gd_hyper *h)
+/* The gradient rows of a CSR batch of several rows: the features it touched (stamped; sorted for the exact
+ * mode, which needs its rows in order), their accumulated gradients gathered into values. */
+static void SFX(gd_rows_gradient)(const gd_model *m, const gd_scratch *x, int64_t n_touched, double alpha,
+                                  double sd)
 {
-    const REAL *gw = (const REAL *)m->grad_w, *w = (const REAL *)m->w;
-    REAL *values = (REAL *)m->values;
+    const REAL *gw = (const REAL *)x->grad_w, *w = (const REAL *)m->w;
+    REAL *values = (REAL *)x->values;
     int64_t K = m->n_outputs;
     int sorted = 1;
     for (int64_t q = 1; m->w_exact && q < n_touched && sorted; ++q)
-        sorted = m->touched[q] > m->touched[q - 1];
+        sorted = x->touched[q] > x->touched[q - 1];
     if (!sorted)
-        qsort(m->touched, (size_t)n_touched, sizeof(int64_t), gd_compare_int64);
+        qsort(x->touched, (size_t)n_touched, sizeof(int64_t), gd_compare_int64);
     for (int64_t q = 0; q < n_touched; ++q) {
-        int64_t j = m->touched[q];
+        int64_t j = x->touched[q];
         for (int64_t k = 0; k < K; ++k)
             values[q * K + k] = gw[j * K + k];
-        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, rng);
+        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, x->rng);
     }
-    SFX(gd_step_rows)(m, d, m->touched, 1, n_touched, h);
 }
 
-/* One batch of dense rows: W stepped by the dense loop (b after, by the caller). */
-static void SFX(gd_batch_dense)(const gd_model *m, const gd_data *d, double alpha, double sd, uint64_t *rng,
-                                const gd_hyper *h)
+/* W stepped by the dense loop with the gradient in grad_w. */
+static void SFX(gd_step_dense)(const gd_model *m, const gd_data *d, const gd_scratch *x, const gd_hyper *h)
 {
     int64_t size = d->n_features * m->n_outputs;
     void *param = m->w, *slot[GD_MAX_SLOTS];
-    const void *grad = m->grad_w;
+    const void *grad = x->grad_w;
     gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
-    SFX(gd_penalise)((REAL *)m->grad_w, (const REAL *)m->w, size, alpha, sd, rng);
     for (int k = 0; k < GD_MAX_SLOTS; ++k) {
         slot[k] = m->w_slots[k];
         batch.slot[k] = m->w_slots[k] ? &slot[k] : NULL;
@@ -223,6 +220,67 @@ GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *or
 }
 #undef GD_AHEAD
 
+/* A batch, examples order[start, end) of order[0, n_order): its losses and its gradient at the current W (times
+ * scale) and b, with the penalty alpha W and noise of sd, into thread scratch x (grad_b, and grad_w or
+ * values). Returns the sum of the losses; *n_touched gets the features a several-row CSR batch touched. */
+static double SFX(gd_batch_gradient)(const gd_model *m, const gd_data *d, const gd_scratch *x, const int64_t *order,
+                                     int64_t start, int64_t end, int64_t n_order, double scale, double alpha,
+                                     double sd, int64_t batch, int64_t *n_touched)
+{
+    const REAL *w = (const REAL *)m->w, *b = (const REAL *)m->b;
+    REAL *gw = (REAL *)x->grad_w, *gb = (REAL *)x->grad_b, *z = (REAL *)x->z, *dz = (REAL *)x->dz;
+    int64_t K = m->n_outputs;
+    int one_row = !d->dense && end - start == 1;
+    REAL mean = (REAL)(1.0 / (double)(end - start));
+    double total = 0;
+    *n_touched = 0;
+    for (int64_t k = 0; k < K; ++k)
+        gb[k] = 0;
+    if (d->dense)
+        for (int64_t j = 0; j < d->n_features * K; ++j)
+            gw[j] = 0;
+    for (int64_t q = start; q < end; ++q) {
+        if (!d->dense)
+            SFX(gd_prefetch_ahead)(d, order, q, n_order, w, K);
+        SFX(gd_scores)(d, order[q], w, b, K, (REAL)scale, z);
+        total += SFX(gd_loss_dz)(m->loss, z, K, d->y, order[q], dz);
+        for (int64_t k = 0; k < K; ++k)
+            gb[k] += mean * dz[k];
+        if (!one_row)
+            SFX(gd_accumulate)(d, x, K, order[q], mean, gw, batch, n_touched);
+    }
+    if (sd > 0)
+        for (int64_t k = 0; k < K; ++k)
+            gb[k] += (REAL)(sd * gd_normal(x->rng));
+    if (d->dense)
+        SFX(gd_penalise)(gw, w, d->n_features * K, alpha, sd, x->rng);
+    else if (one_row)
+        SFX(gd_one_row_gradient)(m, d, x, order[start], alpha, sd);
+    else
+        SFX(gd_rows_gradient)(m, x, *n_touched, alpha, sd);
+    return total;
+}
+
+/* The step of that batch: b at h_intercept, W at h (on the rows the gradient holds, on CSR data). */
+static void SFX(gd_batch_step)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t first_example,
+                               int64_t n_examples, int64_t n_touched, const gd_hyper *h,
+                               const gd_hyper *h_intercept, int shared)
+{
+    const REAL *values = (const REAL *)x->values;
+    SFX(gd_step_intercept)(m, x, h_intercept, shared);
+    if (d->dense) {
+        SFX(gd_step_dense)(m, d, x, h);
+    } else if (n_examples == 1) {
+        const gd_csr *g = &d->csr;
+        int64_t p0 = gd_index(g->indptr, g->index_is_64, first_example);
+        int64_t n = gd_index(g->indptr, g->index_is_64, first_example + 1) - p0;
+        const char *rows = (const char *)g->indices + p0 * (g->index_is_64 ? 8 : 4);
+        SFX(gd_step_rows)(m, d->n_features, rows, g->index_is_64, n, values, h, shared);
+    } else {
+        SFX(gd_step_rows)(m, d->n_features, x->touched, 1, n_touched, values, h, shared);
+    }
+}
+
 /* W *= scale: a scaled W made plain again. */
 static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
 {
@@ -232,49 +290,29 @@ static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
     *scale = 1;
 }
 
-static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
-                                  int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
-                                  const double *noise_sd, uint64_t *rng, int64_t *stamp_base)
+/* The epoch on one thread. SGD on CSR data with an L2 penalty keeps W = scale * V (Bottou's trick): the
+ * penalty's step W <- (1 - lr alpha) W on every weight is a product into scale, and a touched weight's
+ * gradient step on V is the rule's own step at learning rate lr / scale. So the penalty reaches every weight
+ * at O(touched). */
+static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
+                                   int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
+                                   const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
 {
-    REAL *w = (REAL *)m->w, *b = (REAL *)m->b, *gw = (REAL *)m->grad_w, *gb = (REAL *)m->grad_b;
-    REAL *z = (REAL *)m->z, *dz = (REAL *)m->dz;
-    int64_t K = m->n_outputs, n_w = d->n_features * K;
-    gd_hyper h = *h0;
-    double total = 0;
-    /* SGD on CSR data with an L2 penalty keeps W = scale * V (Bottou's trick): the penalty's step
-     * W <- (1 - lr alpha) W on every weight is a product into scale, and a touched weight's gradient step on V
-     * is the rule's own step at learning rate lr / scale. So the penalty reaches every weight at O(touched). */
+    const gd_scratch *x = &m->scratch[0];
     int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0;
-    double scale = 1, penalty = scaled ? 0 : alpha;
-    for (int64_t start = 0, s = 0; start < n_order; start += batch_size, ++s) {
-        int64_t end = n_order - start > batch_size ? start + batch_size : n_order, n_touched = 0;
-        int64_t batch = ++*stamp_base;
-        int one_row = !d->dense && end - start == 1;
-        REAL mean = (REAL)(1.0 / (double)(end - start));
+    double scale = 1, total = 0;
+    int64_t s = 0, n_touched;
+    for (int64_t start = 0; start < n_order; start += batch_size, ++s) {
+        int64_t end = n_order - start > batch_size ? start + batch_size : n_order;
+        gd_hyper h = *h0;
         h.t = h0->t + s + 1;
         h.lr = lr[s];
-        for (int64_t k = 0; k < K; ++k)
-            gb[k] = 0;
-        if (d->dense)
-            for (int64_t j = 0; j < n_w; ++j)
-                gw[j] = 0;
-        for (int64_t q = start; q < end; ++q) {
-            if (!d->dense)
-                SFX(gd_prefetch_ahead)(d, order, q, n_order, w, K);
-            SFX(gd_scores)(d, order[q], w, b, K, (REAL)scale, z);
-            total += SFX(gd_loss_dz)(m->loss, z, K, d->y, order[q], dz);
-            for (int64_t k = 0; k < K; ++k)
-                gb[k] += mean * dz[k];
-            if (!one_row)
-                SFX(gd_accumulate)(m, d, order[q], mean, gw, batch, &n_touched);
-        }
-        if (noise_sd[s] > 0)
-            for (int64_t k = 0; k < K; ++k)
-                gb[k] += (REAL)(noise_sd[s] * gd_normal(rng));
-        SFX(gd_step_intercept)(m, &h);
-        if (scaled) {
+        total += SFX(gd_batch_gradient)(m, d, x, order, start, end, n_order, scale, scaled ? 0 : alpha,
+                                        noise_sd[s], ++*stamp_base, &n_touched);
+        gd_hyper h_w = h;
+        if (scaled) { /* the penalty's step on every weight, into scale; the gradient step at lr / scale */
             double decay = 1 - h.lr * alpha;
-            if (decay <= 0 || scale * decay < 1e-9) { /* scale would vanish: apply it, then the decay itself */
+            if (decay <= 0 || scale * decay < 1e-9) { /* scale would vanish or flip: apply it, then the decay */
                 SFX(gd_unscale)(m, d, &scale);
                 if (decay <= 0)
                     SFX(gd_unscale)(m, d, &decay);
@@ -283,23 +321,68 @@ static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int
             } else {
                 scale *= decay;
             }
-            h.lr /= scale;
+            h_w.lr /= scale;
         }
-        if (d->dense)
-            SFX(gd_batch_dense)(m, d, penalty, noise_sd[s], rng, &h);
-        else if (one_row)
-            SFX(gd_batch_one_row)(m, d, order[start], penalty, noise_sd[s], rng, &h);
-        else
-            SFX(gd_batch_rows)(m, d, n_touched, penalty, noise_sd[s], rng, &h);
+        SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h_w, &h, 0);
     }
     if (scaled)
         SFX(gd_unscale)(m, d, &scale);
+    *n_steps = s;
     return total;
+}
+
+/* Hogwild! (CSR data, n_threads > 1): each thread takes a contiguous share of order, in batches, and steps the
+ * shared W and b without locks. The k-th batch of thread i is step k * n_threads + i: a global numbering for
+ * the schedule, in time order up to the threads' drift, with no shared counter to contend for (one measured
+ * slower than the work of a step). The penalty reaches the touched weights only. Per-thread loss sums sit a
+ * cache line apart. */
+static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
+                                    int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
+                                    const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+{
+    double totals[GD_MAX_THREADS][8] = {{0}};
+    int64_t last_step[GD_MAX_THREADS] = {0}, base = *stamp_base;
+    int n_threads = m->n_threads < GD_MAX_THREADS ? m->n_threads : GD_MAX_THREADS;
+    GD_PRAGMA(omp parallel num_threads(n_threads))
+    {
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, batch = base, s = tid;
+        const gd_scratch *x = &m->scratch[tid];
+        for (int64_t start = lo; start < hi; start += batch_size, s += nt) {
+            int64_t end = hi - start > batch_size ? start + batch_size : hi, n_touched;
+            gd_hyper h = *h0;
+            h.t = h0->t + s + 1;
+            h.lr = lr[s];
+            totals[tid][0] += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s],
+                                                     ++batch, &n_touched);
+            SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1);
+            last_step[tid] = s + 1;
+        }
+    }
+    double total = 0;
+    *n_steps = 0;
+    for (int t = 0; t < n_threads; ++t) {
+        total += totals[t][0];
+        *n_steps = last_step[t] > *n_steps ? last_step[t] : *n_steps;
+    }
+    *stamp_base = base + n_order; /* above every batch number a thread used */
+    return total;
+}
+
+static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
+                                  int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
+                                  const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+{
+    if (m->n_threads > 1 && !d->dense && m->w_exact == NULL)
+        return SFX(gd_epoch_hogwild)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, stamp_base,
+                                     n_steps);
+    return SFX(gd_epoch_serial)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, stamp_base, n_steps);
 }
 
 static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *out, REAL *gw, REAL *gb)
 {
-    REAL *z = (REAL *)m->z, *dz = (REAL *)m->dz;
+    const gd_scratch *x = &m->scratch[0];
+    REAL *z = (REAL *)x->z, *dz = (REAL *)x->dz;
     int64_t K = m->n_outputs;
     REAL scale = (REAL)(1.0 / (double)(d->n_rows > 0 ? d->n_rows : 1));
     if (gw) {
@@ -314,7 +397,7 @@ static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *o
         if (gw) {
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += scale * dz[k];
-            SFX(gd_accumulate)(m, d, i, scale, gw, 0, NULL);
+            SFX(gd_accumulate)(d, x, K, i, scale, gw, 0, NULL);
         }
     }
 }

@@ -4,6 +4,7 @@ from libc.stdint cimport int64_t, uint64_t
 cdef extern from "kernels.h" nogil:
     enum:
         GD_MAX_SLOTS
+        GD_MAX_THREADS
         GD_N_RULES
 
     ctypedef struct gd_hyper:
@@ -81,6 +82,16 @@ cdef extern from "linear.h" nogil:
         gd_csr csr
         const void *y
 
+    ctypedef struct gd_scratch:
+        void *grad_w
+        void *grad_b
+        void *z
+        void *dz
+        void *values
+        int64_t *stamp
+        int64_t *touched
+        uint64_t *rng
+
     ctypedef struct gd_model:
         int rule, loss, is_double, fit_intercept
         double intercept_scale
@@ -90,15 +101,10 @@ cdef extern from "linear.h" nogil:
         void *w_slots[GD_MAX_SLOTS]
         void *b_slots[GD_MAX_SLOTS]
         const gd_exact *w_exact
-        void *grad_w
-        void *grad_b
-        void *z
-        void *dz
-        void *values
-        int64_t *stamp
-        int64_t *touched
+        int n_threads
+        gd_scratch *scratch
 
     double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                           int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
-                          const double *noise_sd, uint64_t *rng, int64_t *stamp_base)
+                          const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
     int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)

@@ -323,15 +323,20 @@ cdef class LinearData:
         return self.data.n_rows
 
 
+MAX_THREADS = GD_MAX_THREADS
+
+
 cdef class LinearModel:
-    """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and the
-    scratch buffers linear.h lists, pointers taken once. All of one dtype, C-contiguous, checked by the caller."""
+    """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and one
+    scratch set per thread (dicts of the buffers linear.h lists), pointers taken once. All of one dtype,
+    C-contiguous, checked by the caller."""
     cdef gd_model model
     cdef object keep_alive
     cdef int64_t stamp_base
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
-                  dict scratch, SparseState w_state, bint fit_intercept, double intercept_scale):
+                  list scratch, SparseState w_state, bint fit_intercept, double intercept_scale):
+        cdef int t
         self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
         self.model.intercept_scale = intercept_scale
@@ -341,32 +346,42 @@ cdef class LinearModel:
         _slot_pointers(w_slots, self.model.w_slots)
         _slot_pointers(b_slots, self.model.b_slots)
         self.model.w_exact = NULL if w_state.lazy else &w_state.exact
-        self.model.grad_w = cnp.PyArray_DATA(scratch["grad_w"])
-        self.model.grad_b = cnp.PyArray_DATA(scratch["grad_b"])
-        self.model.z = cnp.PyArray_DATA(scratch["z"])
-        self.model.dz = cnp.PyArray_DATA(scratch["dz"])
-        self.model.values = cnp.PyArray_DATA(scratch["values"])
-        self.model.stamp = <int64_t *>cnp.PyArray_DATA(scratch["stamp"])
-        self.model.touched = <int64_t *>cnp.PyArray_DATA(scratch["touched"])
+        self.model.n_threads = len(scratch)
+        self.model.scratch = <gd_scratch *>malloc(len(scratch) * sizeof(gd_scratch))
+        if self.model.scratch == NULL:
+            raise MemoryError()
+        for t, buffers in enumerate(scratch):
+            self.model.scratch[t].grad_w = cnp.PyArray_DATA(buffers["grad_w"])
+            self.model.scratch[t].grad_b = cnp.PyArray_DATA(buffers["grad_b"])
+            self.model.scratch[t].z = cnp.PyArray_DATA(buffers["z"])
+            self.model.scratch[t].dz = cnp.PyArray_DATA(buffers["dz"])
+            self.model.scratch[t].values = cnp.PyArray_DATA(buffers["values"])
+            self.model.scratch[t].stamp = <int64_t *>cnp.PyArray_DATA(buffers["stamp"])
+            self.model.scratch[t].touched = <int64_t *>cnp.PyArray_DATA(buffers["touched"])
+            self.model.scratch[t].rng = <uint64_t *>cnp.PyArray_DATA(buffers["rng"])
         self.stamp_base = 0
+
+    def __dealloc__(self):
+        free(self.model.scratch)
 
     def epoch(self, LinearData data, cnp.ndarray order, int64_t batch_size, double alpha, double lr,
               double gamma, double beta1, double beta2, double eps, int64_t t, cnp.ndarray lr_steps,
-              cnp.ndarray noise_sd, cnp.ndarray rng):
+              cnp.ndarray noise_sd):
         """One epoch over data.order (int64) in batches: steps t + 1, ... with lr_steps[s] and noise_sd[s]
-        (float64, one per batch); rng: 4 uint64 words, advanced. Returns the sum of the example losses."""
+        (float64, one per step, n_order / batch_size + threads of them). Returns (sum of the example losses,
+        steps taken)."""
         cdef gd_hyper hyper
         cdef double total
+        cdef int64_t n_steps = 0
         cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
         cdef int64_t n_order = cnp.PyArray_SIZE(order)
         cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
         cdef const double *noise_ptr = <const double *>cnp.PyArray_DATA(noise_sd)
-        cdef uint64_t *rng_ptr = <uint64_t *>cnp.PyArray_DATA(rng)
         hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
         with nogil:
             total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &hyper, lr_ptr,
-                                   noise_ptr, rng_ptr, &self.stamp_base)
-        return total
+                                   noise_ptr, &self.stamp_base, &n_steps)
+        return total, n_steps
 
     def loss_gradient(self, LinearData data, cnp.ndarray out, grad_w=None, grad_b=None):
         """Per-example losses into out (float64, n_rows) and, with grad_w and grad_b, the mean gradient."""

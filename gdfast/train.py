@@ -132,7 +132,7 @@ class LinearModel:
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
-        progress=True, classes=None, init=None, **hyperparameters):
+        progress=True, classes=None, init=None, n_threads=1, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
 
     loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses). X: an n x d float32/float64 ndarray or
@@ -148,6 +148,13 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     held out, gives it (and the schedule's threshold rule) a validation loss to watch.
     gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
     returns True stops training. progress: a progress bar of epochs (tqdm).
+    n_threads: threads for CSR data (default 1; None: gd.get_num_threads()). With more than one the epoch runs
+    as Hogwild! (Niu et al., 2011): the threads split each epoch's order and update the shared W, b and
+    optimizer state without locks; the L2 penalty then reaches the touched weights only, and results vary from
+    run to run. It pays when examples share few features: features present in most rows (a power-law head) or
+    the intercept make the threads fight over their cache lines (README, "Hogwild!"). One thread is
+    deterministic for a given random_state. Dense data trains on one thread (its steps use gd's threads for a
+    large W).
     classes: every class a classifier will see (when y may lack some, as in one batch of a stream).
     init: a LinearModel to continue training (its parameters, optimizer state, step count, schedule position
     and history; the loss, features, dtype and optimizer must match); ``**hyperparameters`` then update its
@@ -182,12 +189,13 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     if intercept_scale is None:
         intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
     intercept_scale = schedules._check("intercept_scale", intercept_scale)
-    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt), _scratch(arrays, d, K, dtype),
-                                 LAZY, bool(fit_intercept), intercept_scale)
+    threads = _threads(n_threads, arrays)
+    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt),
+                                 [_scratch(arrays, d, K, dtype, rng) for _ in range(threads)], LAZY,
+                                 bool(fit_intercept), intercept_scale)
     sched = schedules.schedule(schedule)
-    noise_words = rng.integers(1, 2**63, 4, dtype=np.uint64)
     best, first_epoch = (math.inf, None), len(history)
-    n_steps = -(-n // int(batch_size))
+    n_steps = threads * -(-(-(-n // threads)) // int(batch_size))  # step numbers an epoch may use (linear.h)
     scores = _fixed_difficulty(curriculum, X, y, n)
     bar = _progress(progress, epochs)
     for epoch in range(first_epoch, first_epoch + epochs):
@@ -195,13 +203,13 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         lr = sched.rates(eta0, epoch, opt.t, n_steps)
         noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
-        total = model.epoch(train, order.astype(np.int64), int(batch_size), alpha, *opt._kernel_args, opt.t, lr,
-                            noise, noise_words)
+        total, steps = model.epoch(train, order.astype(np.int64), int(batch_size), alpha, *opt._kernel_args, opt.t,
+                                   lr, noise)
         seconds = time.perf_counter() - start
-        opt._advance(n_steps)
+        opt._advance(steps)
         entry = {"epoch": epoch + 1, "train_loss": total / n,
                  "val_loss": losses.mean_loss(loss, validation, W, b) if validation else None,
-                 "lr": float(lr[-1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
+                 "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
         history.append(entry)
         if bar is not None:
             bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
@@ -300,12 +308,22 @@ def _slots(opt):
     return tuple(tuple(state[name] for name in opt.rule.slots) for state in opt.state)
 
 
-def _scratch(arrays, d, K, dtype):
+def _threads(n_threads, arrays):
+    """Threads for the epoch loop: one for dense data, else n_threads (None: gd's thread count)."""
+    if n_threads is None:
+        n_threads = _kernels.get_num_threads()
+    if not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= _kernels.MAX_THREADS:
+        raise ValueError(f"n_threads must be None or an int in [1, {_kernels.MAX_THREADS}], got {n_threads!r}")
+    return int(n_threads) if not isinstance(arrays, np.ndarray) else 1
+
+
+def _scratch(arrays, d, K, dtype, rng):
+    """One thread's buffers (csrc/linear.h, gd_scratch), its noise generator seeded from rng."""
     sparse = not isinstance(arrays, np.ndarray)
     rows = d if sparse else 0
     return {"grad_w": np.zeros((d, K), dtype), "grad_b": np.zeros(K, dtype), "z": np.zeros(K, dtype),
             "dz": np.zeros(K, dtype), "values": np.zeros((rows, K), dtype), "stamp": np.zeros(rows, np.int64),
-            "touched": np.zeros(rows, np.int64)}
+            "touched": np.zeros(rows, np.int64), "rng": rng.integers(1, 2**63, 4, dtype=np.uint64)}
 
 
 def _progress(progress, epochs):

@@ -46,7 +46,7 @@ def test_epoch_loop_takes_the_optimizer_steps(rule, batch_size, sparse):
     X, y = classification(sparse=sparse)
     hyper = dict(lr=0.05) if rule != "adadelta" else {}
     model = gd.fit("logistic", X, y, rule, batch_size=batch_size, epochs=3, alpha=0.01, shuffle=False,
-                   intercept_scale=1.0, progress=False, **hyper)
+                   intercept_scale=1.0, progress=False, n_threads=1, **hyper)
     W, b = numpy_run(rule, X, y, batch_size or X.shape[0], 3, 0.01, hyper, sparse)
     np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-11)
@@ -153,7 +153,8 @@ def test_intercept_scale():
     X, y = classification(sparse=True)
     _, _, db = gd.losses.loss_gradient("logistic", X, y, np.zeros((X.shape[1], 1)), np.zeros(1))
     for scale, expected in ((None, 0.01), (0.5, 0.5)):
-        model = gd.fit("logistic", X, y, "sgd", epochs=1, lr=0.1, intercept_scale=scale, progress=False)
+        model = gd.fit("logistic", X, y, "sgd", epochs=1, lr=0.1, intercept_scale=scale, progress=False,
+                       n_threads=1)
         np.testing.assert_allclose(model.intercept_, -0.1 * expected * db, rtol=1e-12)
 
 
@@ -246,7 +247,8 @@ def test_loss_curriculum_orders_by_the_current_losses():
 def test_init_continues_training_exactly():
     """Two fits of 2 epochs, the second continuing the first (init), equal one fit of 4 epochs."""
     X, y = classification(sparse=True)
-    kwargs = dict(batch_size=4, lr=0.05, shuffle=False, progress=False, schedule=gd.schedules.InverseTime(0.1))
+    kwargs = dict(batch_size=4, lr=0.05, shuffle=False, progress=False, schedule=gd.schedules.InverseTime(0.1),
+                  n_threads=1)
     whole = gd.fit("logistic", X, y, "adam", epochs=4, **kwargs)
     first = gd.fit("logistic", X, y, "adam", epochs=2, **kwargs)
     second = gd.fit("logistic", X, y, "adam", epochs=2, init=first, **kwargs)
@@ -263,3 +265,42 @@ def test_classes_given_for_a_batch_missing_some():
     assert model.coef_.shape == (3, X.shape[1])
     with pytest.raises(ValueError, match=r"classes \[7\] not among"):
         gd.fit("softmax", X[:5], np.full(5, 7), "sgd", epochs=1, classes=[0, 1, 2], progress=False)
+
+
+def uniform_sparse(n=4000, d=20_000, k=10, seed=0):
+    """Rows of k uniformly drawn features: few shared between examples, Hogwild!'s favourable case."""
+    rng = np.random.default_rng(seed)
+    X = sp.csr_matrix((rng.random(n * k), (np.repeat(np.arange(n), k), rng.integers(0, d, n * k))), shape=(n, d))
+    return X, (X @ rng.standard_normal(d) > 0).astype(int)
+
+
+@pytest.mark.parametrize("rule", ["sgd", "adagrad", "adam"])
+def test_hogwild_two_threads_reach_the_one_thread_loss(rule):
+    X, y = uniform_sparse()
+    losses = {}
+    for threads in (1, 2):
+        model = gd.fit("logistic", X, y, rule, batch_size=1, epochs=5, lr=0.05, random_state=0, progress=False,
+                       n_threads=threads)
+        W = np.ascontiguousarray(model.coef_.T)
+        losses[threads] = gd.losses.loss_gradient("logistic", X, y, W, model.intercept_)[0].mean()
+        assert model.optimizer_.t == 5 * X.shape[0]
+    assert losses[2] == pytest.approx(losses[1], rel=0.01)
+
+
+def test_hogwild_heavy_contention_stays_finite():
+    """Eight threads on three features and mini-batches: every step contends; nothing may break."""
+    rng = np.random.default_rng(1)
+    X = sp.csr_matrix(rng.random((500, 3)))
+    y = rng.integers(0, 3, 500)
+    for batch_size in (1, 7):
+        model = gd.fit("softmax", X, y, "adam", batch_size=batch_size, epochs=3, lr=0.01, n_threads=8,
+                       progress=False, gradient_noise=gd.GradientNoise(0.01))
+        assert np.isfinite(model.coef_).all() and np.isfinite(model.history_[-1]["train_loss"])
+
+
+def test_hogwild_schedule_numbers_every_step():
+    """With 2 threads the steps are numbered 1..n for the schedule and the optimizer's count."""
+    X, y = uniform_sparse(n=101)
+    model = gd.fit("logistic", X, y, "sgd", batch_size=10, epochs=2, n_threads=2, progress=False,
+                   schedule=gd.schedules.InverseTime(k=1.0))
+    assert model.optimizer_.t == 2 * 2 * 6  # 50 and 51 examples per thread: 5 + 6 batches, numbered up to 12
