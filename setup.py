@@ -56,7 +56,8 @@ extensions = [
         sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
         include_dirs=["csrc", np.get_include()],
         depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h",
-                 "csrc/linear.h", "csrc/linear_impl.h", "csrc/random.h"],
+                 "csrc/linear.h", "csrc/linear_impl.h", "csrc/random.h", "csrc/hogwild.h",
+                 "csrc/hogwild_impl.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
 ]

@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "csr.h"
+#include "hogwild.h"
 #include "linear.h"
 #include "random.h"
 
@@ -32,6 +33,7 @@ static int gd_threads_for(int64_t work)
 #define FABS fabsf
 #include "impl.h"
 #include "linear_impl.h"
+#include "hogwild_impl.h"
 #undef SFX
 #undef REAL
 #undef SQRT
@@ -43,6 +45,7 @@ static int gd_threads_for(int64_t work)
 #define FABS fabs
 #include "impl.h"
 #include "linear_impl.h"
+#include "hogwild_impl.h"
 #undef SFX
 #undef REAL
 #undef SQRT
@@ -226,4 +229,14 @@ int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *
     else
         gd_loss_gradient_f32(m, data, out, (float *)grad_w, (float *)grad_b);
     return 0;
+}
+
+double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_order, double mu,
+                          const gd_hyper *hyper, const double *lr, int64_t *n_steps)
+{
+    if (f->rule < 0 || f->rule >= GD_N_RULES || f->n_threads < 1)
+        return -1;
+    if (f->is_double)
+        return gd_factorize_epoch_f64(f, order, n_order, mu, hyper, lr, n_steps);
+    return gd_factorize_epoch_f32(f, order, n_order, mu, hyper, lr, n_steps);
 }

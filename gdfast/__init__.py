@@ -5,7 +5,7 @@
     opt = gd.Adam([w], lr=1e-3)
     opt.step([grad])
 """
-from . import kernels, losses, reference, schedules
+from . import hogwild, kernels, losses, reference, schedules
 from ._kernels import get_num_threads, openmp_enabled
 from ._registry import RULES
 from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled", "set_num_threads",
            "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping", "GradientNoise", "losses",
-           "schedules"]
+           "schedules", "hogwild"]
 
 
 def __getattr__(name):

@@ -108,3 +108,22 @@ cdef extern from "linear.h" nogil:
                           int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
                           const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
     int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
+
+
+cdef extern from "hogwild.h" nogil:
+    ctypedef struct gd_factors:
+        int rule, is_double, n_threads
+        int64_t rank
+        void *user
+        void *item
+        void *user_slots[GD_MAX_SLOTS]
+        void *item_slots[GD_MAX_SLOTS]
+        const int64_t *users
+        const int64_t *items
+        const void *ratings
+        const double *user_degree
+        const double *item_degree
+        void *scratch
+
+    double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_order, double mu,
+                              const gd_hyper *hyper, const double *lr, int64_t *n_steps)

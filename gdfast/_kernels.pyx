@@ -390,3 +390,33 @@ cdef class LinearModel:
         cdef double *out_ptr = <double *>cnp.PyArray_DATA(out)
         with nogil:
             gd_loss_gradient(&self.model, &data.data, out_ptr, gw, gb)
+
+
+def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray item, tuple item_slots,
+                    cnp.ndarray users, cnp.ndarray items, cnp.ndarray ratings, cnp.ndarray user_degree,
+                    cnp.ndarray item_degree, cnp.ndarray scratch, int n_threads, cnp.ndarray order, double mu,
+                    double lr, double gamma, double beta1, double beta2, double eps, int64_t t,
+                    cnp.ndarray lr_steps):
+    """One Hogwild! epoch of matrix factorization (gd_factorize_epoch), arrays checked by gdfast.hogwild.
+    Returns (sum of squared errors, steps)."""
+    cdef gd_factors f
+    cdef gd_hyper hyper
+    cdef double total
+    cdef int64_t n_steps = 0
+    cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
+    cdef int64_t n_order = cnp.PyArray_SIZE(order)
+    cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
+    f.rule, f.n_threads, f.rank = rule, n_threads, cnp.PyArray_DIM(user, 1)
+    f.is_double = cnp.PyArray_TYPE(user) == cnp.NPY_DOUBLE
+    f.user, f.item = cnp.PyArray_DATA(user), cnp.PyArray_DATA(item)
+    _slot_pointers(user_slots, f.user_slots)
+    _slot_pointers(item_slots, f.item_slots)
+    f.users, f.items = <const int64_t *>cnp.PyArray_DATA(users), <const int64_t *>cnp.PyArray_DATA(items)
+    f.ratings = cnp.PyArray_DATA(ratings)
+    f.user_degree = <const double *>cnp.PyArray_DATA(user_degree)
+    f.item_degree = <const double *>cnp.PyArray_DATA(item_degree)
+    f.scratch = cnp.PyArray_DATA(scratch)
+    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    with nogil:
+        total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &hyper, lr_ptr, &n_steps)
+    return total, n_steps
