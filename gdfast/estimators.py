@@ -16,12 +16,13 @@ from . import train as _train
 class _GDEstimator(BaseEstimator):
     def __init__(self, loss=None, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
                  schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None):
+                 n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None,
+                 n_threads=1):
         self.loss, self.optimizer, self.lr, self.alpha = loss, optimizer, lr, alpha
         self.batch_size, self.max_iter, self.schedule, self.fit_intercept = batch_size, max_iter, schedule, fit_intercept
         self.shuffle, self.early_stopping, self.validation_fraction = shuffle, early_stopping, validation_fraction
         self.n_iter_no_change, self.gradient_noise, self.random_state = n_iter_no_change, gradient_noise, random_state
-        self.progress, self.optimizer_params = progress, optimizer_params
+        self.progress, self.optimizer_params, self.n_threads = progress, optimizer_params, n_threads
 
     def _fit(self, X, y, loss, epochs, classes=None, init=None):
         hyper = dict(self.optimizer_params or {})
@@ -32,7 +33,7 @@ class _GDEstimator(BaseEstimator):
             loss, X, y, self.optimizer, batch_size=None if self.batch_size is None else min(self.batch_size, len(y)),
             epochs=epochs, alpha=self.alpha, fit_intercept=self.fit_intercept, schedule=self.schedule,
             shuffle=self.shuffle, gradient_noise=self.gradient_noise, random_state=self.random_state,
-            progress=self.progress, classes=classes, init=init,
+            progress=self.progress, classes=classes, init=init, n_threads=self.n_threads,
             early_stopping=_train.EarlyStopping(self.n_iter_no_change) if early else None,
             validation_fraction=self.validation_fraction if early else None, **hyper)
         self.model_ = model
@@ -56,7 +57,8 @@ class _GDEstimator(BaseEstimator):
 class GDClassifier(ClassifierMixin, _GDEstimator):
     """A linear classifier trained by gdfast.fit: loss "logistic" (the default; probabilities) or "hinge" (a
     linear SVM), any of the ten update rules (``optimizer`` and ``lr``, ``optimizer_params`` for the rest),
-    mini-batches of ``batch_size`` (1: stochastic, None: the whole set), ``max_iter`` epochs.
+    mini-batches of ``batch_size`` (1: stochastic, None: the whole set), ``max_iter`` epochs, ``n_threads`` for
+    Hogwild! on sparse data (gdfast.fit).
 
     >>> clf = GDClassifier(optimizer="adagrad", lr=0.1, batch_size=1).fit(X, y)   # doctest: +SKIP
     """

@@ -79,3 +79,9 @@ def test_optimizer_pickles_with_its_state():
     opt2.step(np.ones(4))
     np.testing.assert_array_equal(w, w2)
     assert opt2.params[0] is w2 and opt2.t == 2
+
+
+def test_hogwild_threads_on_sparse_input():
+    X, y = blobs(n=2000)
+    clf = gd.GDClassifier(batch_size=1, max_iter=5, n_threads=2, random_state=0).fit(sp.csr_matrix(X), y)
+    assert clf.score(X, y) > 0.95 and clf.model_.optimizer_.t >= 5 * 2000
