@@ -296,6 +296,22 @@ GD_INLINE void SFX(gd_store)(REAL *p, REAL v)
 #endif
 }
 
+/* *p += delta for an element other threads also add to: a compare-and-swap loop, so no addition is lost.
+ * Returns the sum. */
+GD_INLINE REAL SFX(gd_atomic_add)(REAL *p, REAL delta)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    REAL old = SFX(gd_load)(p), sum;
+    do
+        sum = old + delta;
+    while (!__atomic_compare_exchange(p, &old, &sum, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return sum;
+#else
+    *p += delta;
+    return *p;
+#endif
+}
+
 #define GD_SHARED_LOAD_0(j)
 #define GD_SHARED_LOAD_1(j) REAL a0 = SFX(gd_load)(&s0[j]);
 #define GD_SHARED_LOAD_2(j) GD_SHARED_LOAD_1(j) REAL a1 = SFX(gd_load)(&s1[j]);

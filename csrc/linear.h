@@ -26,11 +26,15 @@ typedef struct {
  *   grad_b, z, dz  n_outputs each
  *   stamp   n_features int64, zero at first (CSR data: the last batch that touched a feature)
  *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows)
- *   rng     4 words of xoshiro256** state (the gradient noise), advanced in place */
+ *   rng     4 words of xoshiro256** state (the gradient noise), advanced in place
+ *   replica Hogwild! with hot features (gd_model.n_hot > 0): 2 * (1 + GD_MAX_SLOTS) blocks of
+ *           (n_hot + 1) x n_outputs, the thread's copies of the hot rows of W and of b (the last row) and of
+ *           their state, then the values they had at the last merge */
 typedef struct {
     void *grad_w, *grad_b, *z, *dz, *values;
     int64_t *stamp, *touched;
     uint64_t *rng;
+    void *replica;
 } gd_scratch;
 
 /* A linear model z = x W + b, W n_features x n_outputs (row-major), b n_outputs, each with the rule's state
@@ -43,6 +47,8 @@ typedef struct {
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];
     const gd_exact *w_exact; /* CSR data in the exact sparse mode, else NULL */
     int n_threads;
+    int64_t n_hot;       /* Hogwild! with batches of one: features 0..n_hot-1 and b live on per-thread replicas */
+    int64_t merge_every; /* a thread adds its replicas' changes to the shared rows every this many steps */
     gd_scratch *scratch;
 } gd_model;
 
@@ -54,7 +60,10 @@ typedef struct {
  * With m->n_threads > 1 on CSR data this is Hogwild! (Niu et al., 2011): the threads take contiguous shares of
  * order, in batches, and update W, b and their state without locks (relaxed atomic loads and stores); the k-th
  * batch of thread i is step k * n_threads + i, so lr and noise_sd need
- * n_threads * ceil(ceil(n_order / n_threads) / batch_size) entries.
+ * n_threads * ceil(ceil(n_order / n_threads) / batch_size) entries. With batches of one example and
+ * m->n_hot > 0 the hot features 0..n_hot-1 (the caller numbers the most frequent features first) and b are
+ * stepped on per-thread replicas whose changes are added to the shared rows every m->merge_every steps and at
+ * the end: the threads then contend only for the cold features.
  * *stamp_base numbers the batches for the stamp arrays (advanced in place); *n_steps gets the number of steps
  * taken. Returns the sum of the example losses, each taken before its batch's step, or -1 for an unknown rule
  * or loss. */

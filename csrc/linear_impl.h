@@ -331,6 +331,84 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
     return total;
 }
 
+/* ---- Hogwild! with per-thread replicas of the hot features -----------------------------------------------
+ * A few features in most rows (a power-law head) and the intercept make Hogwild!'s threads write the same
+ * cache lines at every step. Each thread steps its own copies of those rows (features 0..n_hot-1, numbered so
+ * by the caller, and b) and adds what changed to the shared rows every merge_every steps: the other threads see
+ * these updates up to merge_every steps late, as they see every update a little late in Hogwild!. */
+
+/* Replica block `block` (0: the rows of W and b, k + 1: their slot k), as stepped now or as at the last merge. */
+GD_INLINE REAL *SFX(gd_replica)(const gd_model *m, const gd_scratch *x, int block, int at_merge)
+{
+    int64_t size = (m->n_hot + 1) * m->n_outputs;
+    return (REAL *)x->replica + ((int64_t)at_merge * (1 + GD_MAX_SLOTS) + block) * size;
+}
+
+/* The replicas brought together with the shared rows: each element's change since the last merge added to the
+ * shared value (first: nothing to add), and the replica restarted from the sum. */
+static void SFX(gd_merge)(const gd_model *m, const gd_scratch *x, int first)
+{
+    int64_t n_w = m->n_hot * m->n_outputs, K = m->n_outputs;
+    for (int block = 0; block <= GD_MAX_SLOTS; ++block) {
+        REAL *w = (REAL *)(block ? m->w_slots[block - 1] : m->w), *b = (REAL *)(block ? m->b_slots[block - 1] : m->b);
+        REAL *now = SFX(gd_replica)(m, x, block, 0), *then = SFX(gd_replica)(m, x, block, 1);
+        if (!w)
+            continue; /* a slot this rule does not keep */
+        for (int64_t e = 0; e < n_w + K; ++e) {
+            REAL *shared = e < n_w ? &w[e] : &b[e - n_w];
+            REAL value = first ? SFX(gd_load)(shared) : SFX(gd_atomic_add)(shared, now[e] - then[e]);
+            now[e] = then[e] = value;
+        }
+    }
+}
+
+/* One example on one thread: hot features (a prefix of its sorted row) and b read and stepped on the thread's
+ * replicas, cold ones on the shared W with relaxed atomics. Returns its loss. */
+static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t i,
+                                         double alpha, double sd, const gd_hyper *h)
+{
+    const gd_csr *g = &d->csr;
+    const REAL *data = (const REAL *)g->data, *w = (const REAL *)m->w;
+    REAL *hot = SFX(gd_replica)(m, x, 0, 0), *z = (REAL *)x->z, *dz = (REAL *)x->dz;
+    REAL *gb = (REAL *)x->grad_b, *values = (REAL *)x->values;
+    int64_t K = m->n_outputs, n_hot = m->n_hot, p0 = gd_index(g->indptr, g->index_is_64, i), split = p0;
+    int64_t p1 = gd_index(g->indptr, g->index_is_64, i + 1);
+    void *hot_slots[GD_MAX_SLOTS];
+    while (split < p1 && gd_index(g->indices, g->index_is_64, split) < n_hot)
+        ++split;
+    for (int64_t k = 0; k < K; ++k)
+        z[k] = hot[n_hot * K + k];
+    for (int64_t p = p0; p < p1; ++p) {
+        int64_t j = gd_index(g->indices, g->index_is_64, p);
+        for (int64_t k = 0; k < K; ++k)
+            z[k] += data[p] * (p < split ? hot[j * K + k] : SFX(gd_load)(&w[j * K + k]));
+    }
+    double loss = SFX(gd_loss_dz)(m->loss, z, K, d->y, i, dz);
+    for (int64_t p = p0; p < p1; ++p) {
+        int64_t j = gd_index(g->indices, g->index_is_64, p);
+        REAL *v = values + (p - p0) * K;
+        for (int64_t k = 0; k < K; ++k)
+            v[k] = data[p] * dz[k];
+        SFX(gd_penalise)(v, p < split ? hot + j * K : w + j * K, K, alpha, sd, x->rng);
+    }
+    for (int k = 0; k < GD_MAX_SLOTS; ++k)
+        hot_slots[k] = m->w_slots[k] ? SFX(gd_replica)(m, x, k + 1, 0) : NULL;
+    int width = g->index_is_64 ? 8 : 4;
+    gd_rows hot_rows = {n_hot, split - p0, K, (const char *)g->indices + p0 * width, values, g->index_is_64};
+    SFX(gd_rows_step)(m->rule, hot, hot_slots, &hot_rows, h, NULL);
+    SFX(gd_step_rows)(m, d->n_features, (const char *)g->indices + split * width, g->index_is_64, p1 - split,
+                      values + (split - p0) * K, h, 1);
+    if (m->fit_intercept) { /* b: the replica's last row */
+        gd_hyper scaled = *h;
+        scaled.lr *= m->intercept_scale;
+        for (int64_t k = 0; k < K; ++k)
+            gb[k] = dz[k] + (sd > 0 ? (REAL)(sd * gd_normal(x->rng)) : 0);
+        gd_rows b_row = {n_hot + 1, 1, K, &n_hot, gb, 1};
+        SFX(gd_rows_step)(m->rule, hot, hot_slots, &b_row, &scaled, NULL);
+    }
+    return loss;
+}
+
 /* Hogwild! (CSR data, n_threads > 1): each thread takes a contiguous share of order, in batches, and steps the
  * shared W and b without locks. The k-th batch of thread i is step k * n_threads + i: a global numbering for
  * the schedule, in time order up to the threads' drift, with no shared counter to contend for (one measured
@@ -348,16 +426,28 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         int tid = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, batch = base, s = tid;
         const gd_scratch *x = &m->scratch[tid];
-        for (int64_t start = lo; start < hi; start += batch_size, s += nt) {
+        int replicated = m->n_hot > 0 && batch_size == 1;
+        if (replicated)
+            SFX(gd_merge)(m, x, 1);
+        for (int64_t start = lo, k = 1; start < hi; start += batch_size, s += nt, ++k) {
             int64_t end = hi - start > batch_size ? start + batch_size : hi, n_touched;
             gd_hyper h = *h0;
             h.t = h0->t + s + 1;
             h.lr = lr[s];
-            totals[tid][0] += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s],
-                                                     ++batch, &n_touched);
-            SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1);
+            if (replicated) {
+                SFX(gd_prefetch_ahead)(d, order, start, hi, (const REAL *)m->w, m->n_outputs);
+                totals[tid][0] += SFX(gd_example_replicated)(m, d, x, order[start], alpha, noise_sd[s], &h);
+                if (k % m->merge_every == 0)
+                    SFX(gd_merge)(m, x, 0);
+            } else {
+                totals[tid][0] += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s],
+                                                         ++batch, &n_touched);
+                SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1);
+            }
             last_step[tid] = s + 1;
         }
+        if (replicated)
+            SFX(gd_merge)(m, x, 0);
     }
     double total = 0;
     *n_steps = 0;

@@ -91,6 +91,7 @@ cdef extern from "linear.h" nogil:
         int64_t *stamp
         int64_t *touched
         uint64_t *rng
+        void *replica
 
     ctypedef struct gd_model:
         int rule, loss, is_double, fit_intercept
@@ -102,6 +103,8 @@ cdef extern from "linear.h" nogil:
         void *b_slots[GD_MAX_SLOTS]
         const gd_exact *w_exact
         int n_threads
+        int64_t n_hot
+        int64_t merge_every
         gd_scratch *scratch
 
     double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,

@@ -324,6 +324,7 @@ cdef class LinearData:
 
 
 MAX_THREADS = GD_MAX_THREADS
+MAX_SLOTS = GD_MAX_SLOTS
 
 
 cdef class LinearModel:
@@ -335,7 +336,8 @@ cdef class LinearModel:
     cdef int64_t stamp_base
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
-                  list scratch, SparseState w_state, bint fit_intercept, double intercept_scale):
+                  list scratch, SparseState w_state, bint fit_intercept, double intercept_scale,
+                  int64_t n_hot=0, int64_t merge_every=1):
         cdef int t
         self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
@@ -347,6 +349,7 @@ cdef class LinearModel:
         _slot_pointers(b_slots, self.model.b_slots)
         self.model.w_exact = NULL if w_state.lazy else &w_state.exact
         self.model.n_threads = len(scratch)
+        self.model.n_hot, self.model.merge_every = n_hot, merge_every
         self.model.scratch = <gd_scratch *>malloc(len(scratch) * sizeof(gd_scratch))
         if self.model.scratch == NULL:
             raise MemoryError()
@@ -359,6 +362,7 @@ cdef class LinearModel:
             self.model.scratch[t].stamp = <int64_t *>cnp.PyArray_DATA(buffers["stamp"])
             self.model.scratch[t].touched = <int64_t *>cnp.PyArray_DATA(buffers["touched"])
             self.model.scratch[t].rng = <uint64_t *>cnp.PyArray_DATA(buffers["rng"])
+            self.model.scratch[t].replica = cnp.PyArray_DATA(buffers["replica"])
         self.stamp_base = 0
 
     def __dealloc__(self):

@@ -94,7 +94,8 @@ def _model(loss, W, b):
     K = b.shape[0]
     scratch = {"grad_w": np.zeros(0, W.dtype), "grad_b": np.zeros(0, W.dtype), "z": np.zeros(K, W.dtype),
                "dz": np.zeros(K, W.dtype), "values": np.zeros(0, W.dtype), "stamp": np.zeros(0, np.int64),
-               "touched": np.zeros(0, np.int64), "rng": np.ones(4, np.uint64)}
+               "touched": np.zeros(0, np.int64), "rng": np.ones(4, np.uint64),
+               "replica": np.zeros(0, W.dtype)}
     return _kernels.LinearModel(0, _kernels.LOSSES[loss], W, b, (), (), [scratch], LAZY, True, 1.0)
 
 

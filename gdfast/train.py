@@ -190,9 +190,13 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
     intercept_scale = schedules._check("intercept_scale", intercept_scale)
     threads = _threads(n_threads, arrays)
+    hot = _HotFeatures.choose(arrays, n, d, threads, batch_size)
+    W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (_HotFeatures)
+    if hot is not None:
+        train, W, opt = hot.renumbered(arrays, y_enc, n, d), *hot.to_internal(W, b, opt)
     model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt),
-                                 [_scratch(arrays, d, K, dtype, rng) for _ in range(threads)], LAZY,
-                                 bool(fit_intercept), intercept_scale)
+                                 [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)], LAZY,
+                                 bool(fit_intercept), intercept_scale, *(hot.kernel_args() if hot else ()))
     sched = schedules.schedule(schedule)
     best, first_epoch = (math.inf, None), len(history)
     n_steps = threads * -(-(-(-n // threads)) // int(batch_size))  # step numbers an epoch may use (linear.h)
@@ -208,7 +212,8 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         seconds = time.perf_counter() - start
         opt._advance(steps)
         entry = {"epoch": epoch + 1, "train_loss": total / n,
-                 "val_loss": losses.mean_loss(loss, validation, W, b) if validation else None,
+                 "val_loss": losses.mean_loss(loss, validation, hot.user_order(W) if hot else W, b)
+                 if validation else None,
                  "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
         history.append(entry)
         if bar is not None:
@@ -230,7 +235,72 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         bar.close()
     if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
         W[...], b[...] = best[1][0], best[1][1]
+    if hot is not None:
+        W, opt = hot.back(W, opt, W_user, opt_user)
     return LinearModel(loss, W, b, classes, history, opt, eta0)
+
+
+class _HotFeatures:
+    """Hogwild! with batches of one example: the features present in at least 1% of the rows (at most
+    MAX_HOT, most frequent first) are renumbered 0..n_hot-1, so the C loop keeps them (and b) on per-thread
+    replicas (csrc/linear_impl.h); training runs on renumbered copies of X's indices, W and its state, mapped
+    back at the end."""
+
+    MAX_HOT, SHARE, MERGE_EVERY = 1024, 0.01, 1024
+
+    def __init__(self, perm):
+        self.perm = perm  # internal feature -> the user's
+        self.inverse = np.empty_like(perm)
+        self.inverse[perm] = np.arange(len(perm))
+
+    @classmethod
+    def choose(cls, arrays, n, d, threads, batch_size):
+        if threads == 1 or batch_size != 1 or isinstance(arrays, np.ndarray):
+            return None
+        counts = np.bincount(arrays[1][:int(arrays[0][-1])], minlength=d)
+        hot = np.flatnonzero(counts >= max(1, cls.SHARE * n))
+        hot = hot[np.argsort(-counts[hot], kind="stable")][:cls.MAX_HOT]
+        if not len(hot):
+            return None
+        rest = np.setdiff1d(np.arange(d), hot, assume_unique=True)
+        found = cls(np.concatenate([hot, rest]))
+        found.n_hot = len(hot)
+        return found
+
+    def kernel_args(self):
+        return self.n_hot, self.MERGE_EVERY
+
+    def renumbered(self, arrays, y_enc, n, d):
+        """The examples with features renumbered (each row sorted again, on copies)."""
+        import scipy.sparse as sp
+        indptr, indices, data = arrays
+        X = sp.csr_matrix((data.copy(), self.inverse[indices].astype(indices.dtype), indptr.copy()), shape=(n, d))
+        X.has_sorted_indices = False
+        X.sort_indices()
+        self.arrays = (X.indptr, X.indices, X.data)  # kept alive with the LinearData
+        return losses.data(self.arrays, y_enc, n, d)
+
+    def to_internal(self, W, b, opt):
+        """W and an optimizer over [renumbered W, b] with the state renumbered alike."""
+        W_internal = W[self.perm]
+        state = opt.state_dict()
+        for name in opt.rule.slots:
+            state[f"{name}.0"] = state[f"{name}.0"][self.perm]
+        internal = type(opt)([W_internal, b])
+        internal.load_state_dict(state)
+        return W_internal, internal
+
+    def user_order(self, W_internal):
+        return W_internal[self.inverse]
+
+    def back(self, W_internal, internal, W, opt):
+        """The user's W and optimizer, given the renumbered ones' values and state."""
+        W[...] = self.user_order(W_internal)
+        state = internal.state_dict()
+        for name in opt.rule.slots:
+            state[f"{name}.0"] = self.user_order(state[f"{name}.0"])
+        opt.load_state_dict(state)
+        return W, opt
 
 
 def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):
@@ -317,13 +387,15 @@ def _threads(n_threads, arrays):
     return int(n_threads) if not isinstance(arrays, np.ndarray) else 1
 
 
-def _scratch(arrays, d, K, dtype, rng):
+def _scratch(arrays, d, K, dtype, rng, hot=None):
     """One thread's buffers (csrc/linear.h, gd_scratch), its noise generator seeded from rng."""
     sparse = not isinstance(arrays, np.ndarray)
     rows = d if sparse else 0
+    replica = np.zeros(2 * (1 + _kernels.MAX_SLOTS) * (hot.n_hot + 1) * K if hot else 0, dtype)
     return {"grad_w": np.zeros((d, K), dtype), "grad_b": np.zeros(K, dtype), "z": np.zeros(K, dtype),
             "dz": np.zeros(K, dtype), "values": np.zeros((rows, K), dtype), "stamp": np.zeros(rows, np.int64),
-            "touched": np.zeros(rows, np.int64), "rng": rng.integers(1, 2**63, 4, dtype=np.uint64)}
+            "touched": np.zeros(rows, np.int64), "rng": rng.integers(1, 2**63, 4, dtype=np.uint64),
+            "replica": replica}
 
 
 def _progress(progress, epochs):

@@ -305,3 +305,24 @@ def test_hogwild_schedule_numbers_every_step():
     model = gd.fit("logistic", X, y, "sgd", batch_size=10, epochs=2, n_threads=2, progress=False,
                    schedule=gd.schedules.InverseTime(k=1.0))
     assert model.optimizer_.t == 2 * (12 if gd.openmp_enabled() else 11)
+
+
+def test_hogwild_hot_feature_replicas():
+    """A feature in every row (hot: kept on per-thread replicas, renumbered) carries the label; two threads
+    find it at its user index and reach the one-thread loss; the optimizer state comes back in user order."""
+    rng = np.random.default_rng(4)
+    n, d = 6000, 5000
+    y = rng.integers(0, 2, n)
+    noise = sp.csr_matrix((rng.random(n * 5), (np.repeat(np.arange(n), 5), rng.integers(0, d, n * 5))), shape=(n, d))
+    flipped = np.where(rng.random(n) < 0.1, 1 - y, y)  # 10% label noise: the loss settles near 0.33
+    signal = sp.csr_matrix((np.where(flipped == 1, 1.0, -1.0), (np.arange(n), np.full(n, 4321))), shape=(n, d))
+    X = (noise + signal).tocsr()
+    fits = {k: gd.fit("logistic", X, y, "adagrad", batch_size=1, epochs=3, lr=0.1, random_state=0,
+                      progress=False, n_threads=k) for k in (1, 2)}
+    for model in fits.values():
+        assert np.argmax(np.abs(model.coef_[0])) == 4321
+        G = model.optimizer_.state[0]["G"]
+        assert np.argmax(G[:, 0]) == 4321 and model.optimizer_.params[0] is model._W
+    loss = {k: gd.losses.loss_gradient("logistic", X, y, np.ascontiguousarray(m.coef_.T), m.intercept_)[0].mean()
+            for k, m in fits.items()}
+    assert loss[2] == pytest.approx(loss[1], rel=0.02)
