@@ -17,7 +17,7 @@ class _GDEstimator(BaseEstimator):
     def __init__(self, loss=None, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
                  schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None,
-                 n_threads=1):
+                 n_threads=None):
         self.loss, self.optimizer, self.lr, self.alpha = loss, optimizer, lr, alpha
         self.batch_size, self.max_iter, self.schedule, self.fit_intercept = batch_size, max_iter, schedule, fit_intercept
         self.shuffle, self.early_stopping, self.validation_fraction = shuffle, early_stopping, validation_fraction

@@ -132,7 +132,7 @@ class LinearModel:
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
-        progress=True, classes=None, init=None, n_threads=1, **hyperparameters):
+        progress=True, classes=None, init=None, n_threads=None, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
 
     loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses). X: an n x d float32/float64 ndarray or
@@ -148,13 +148,12 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     held out, gives it (and the schedule's threshold rule) a validation loss to watch.
     gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
     returns True stops training. progress: a progress bar of epochs (tqdm).
-    n_threads: threads for CSR data (default 1; None: gd.get_num_threads()). With more than one the epoch runs
-    as Hogwild! (Niu et al., 2011): the threads split each epoch's order and update the shared W, b and
-    optimizer state without locks; the L2 penalty then reaches the touched weights only, and results vary from
-    run to run. It pays when examples share few features: features present in most rows (a power-law head) or
-    the intercept make the threads fight over their cache lines (README, "Hogwild!"). One thread is
-    deterministic for a given random_state. Dense data trains on one thread (its steps use gd's threads for a
-    large W).
+    n_threads: threads for CSR data (None: gd.get_num_threads(), every core unless set). With more than one
+    the epoch runs as Hogwild! (Niu et al., 2011): the threads split each epoch's order and update the shared
+    W, b and optimizer state without locks; with batches of one, the features in at least 1% of the rows and b
+    live on per-thread replicas merged every 1024 steps. The L2 penalty then reaches the touched weights only,
+    and results vary from run to run: pass n_threads=1 for a deterministic run (for a given random_state).
+    Dense data trains on one thread (its steps use gd's threads for a large W).
     classes: every class a classifier will see (when y may lack some, as in one batch of a stream).
     init: a LinearModel to continue training (its parameters, optimizer state, step count, schedule position
     and history; the loss, features, dtype and optimizer must match); ``**hyperparameters`` then update its
