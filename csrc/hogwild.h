@@ -7,7 +7,8 @@
 
 /* The factors and their rule state; the observed entries (users[p], items[p], ratings[p]) and each user's and
  * item's number of them (the degree that splits the penalty, as the paper does); per-thread scratch of
- * 2 * rank values (the gradient rows), contiguous per thread. */
+ * 2 * rank values (the gradient rows), thread i's at scratch + i * scratch_stride (values a cache line or more
+ * apart: threads writing one line would fight over it). */
 typedef struct {
     int rule, is_double, n_threads;
     int64_t rank;
@@ -17,6 +18,7 @@ typedef struct {
     const void *ratings;
     const double *user_degree, *item_degree;
     void *scratch;
+    int64_t scratch_stride;
 } gd_factors;
 
 /* One epoch over the entries order[0..n_order): for entry p with error e = L_u . R_v - M_uv, the gradients

@@ -412,13 +412,12 @@ static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, co
 /* Hogwild! (CSR data, n_threads > 1): each thread takes a contiguous share of order, in batches, and steps the
  * shared W and b without locks. The k-th batch of thread i is step k * n_threads + i: a global numbering for
  * the schedule, in time order up to the threads' drift, with no shared counter to contend for (one measured
- * slower than the work of a step). The penalty reaches the touched weights only. Per-thread loss sums sit a
- * cache line apart. */
+ * slower than the work of a step). The penalty reaches the touched weights only. */
 static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                     int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
                                     const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
 {
-    double totals[GD_MAX_THREADS][8] = {{0}};
+    double totals[GD_MAX_THREADS] = {0};
     int64_t last_step[GD_MAX_THREADS] = {0}, base = *stamp_base;
     int n_threads = m->n_threads < GD_MAX_THREADS ? m->n_threads : GD_MAX_THREADS;
     GD_PRAGMA(omp parallel num_threads(n_threads))
@@ -426,6 +425,7 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         int tid = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, batch = base, s = tid;
         const gd_scratch *x = &m->scratch[tid];
+        double sum = 0; /* local: the threads' entries of totals and last_step share cache lines */
         int replicated = m->n_hot > 0 && batch_size == 1;
         if (replicated)
             SFX(gd_merge)(m, x, 1);
@@ -436,23 +436,24 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
             h.lr = lr[s];
             if (replicated) {
                 SFX(gd_prefetch_ahead)(d, order, start, hi, (const REAL *)m->w, m->n_outputs);
-                totals[tid][0] += SFX(gd_example_replicated)(m, d, x, order[start], alpha, noise_sd[s], &h);
+                sum += SFX(gd_example_replicated)(m, d, x, order[start], alpha, noise_sd[s], &h);
                 if (k % m->merge_every == 0)
                     SFX(gd_merge)(m, x, 0);
             } else {
-                totals[tid][0] += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s],
-                                                         ++batch, &n_touched);
+                sum += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s], ++batch,
+                                              &n_touched);
                 SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1);
             }
-            last_step[tid] = s + 1;
         }
         if (replicated)
             SFX(gd_merge)(m, x, 0);
+        totals[tid] = sum;
+        last_step[tid] = hi > lo ? s - nt + 1 : 0;
     }
     double total = 0;
     *n_steps = 0;
     for (int t = 0; t < n_threads; ++t) {
-        total += totals[t][0];
+        total += totals[t];
         *n_steps = last_step[t] > *n_steps ? last_step[t] : *n_steps;
     }
     *stamp_base = base + n_order; /* above every batch number a thread used */

@@ -127,6 +127,7 @@ cdef extern from "hogwild.h" nogil:
         const double *user_degree
         const double *item_degree
         void *scratch
+        int64_t scratch_stride
 
     double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_order, double mu,
                               const gd_hyper *hyper, const double *lr, int64_t *n_steps)

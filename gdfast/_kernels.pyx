@@ -420,6 +420,7 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     f.user_degree = <const double *>cnp.PyArray_DATA(user_degree)
     f.item_degree = <const double *>cnp.PyArray_DATA(item_degree)
     f.scratch = cnp.PyArray_DATA(scratch)
+    f.scratch_stride = cnp.PyArray_DIM(scratch, 1)
     hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
     with nogil:
         total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &hyper, lr_ptr, &n_steps)

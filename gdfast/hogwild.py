@@ -72,7 +72,8 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
     R = (init_scale * rng.standard_normal((M.shape[1], rank))).astype(M.dtype)
     opt = OPTIMIZERS[optimizer]([L, R], **hyperparameters)
     slots = [tuple(state[name] for name in opt.rule.slots) for state in opt.state]
-    scratch = np.zeros((threads, 2 * rank), M.dtype)
+    per_line = 64 // M.dtype.itemsize  # each thread's gradient rows a cache line away from the next thread's
+    scratch = np.zeros((threads, -(-2 * rank // per_line) * per_line + per_line), M.dtype)
     sched, eta0, n = schedules.schedule(schedule), opt.lr, len(ratings)
     n_steps = threads * -(-n // threads)
     history, bar = [], _progress(progress, epochs)

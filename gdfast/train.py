@@ -390,11 +390,21 @@ def _scratch(arrays, d, K, dtype, rng, hot=None):
     """One thread's buffers (csrc/linear.h, gd_scratch), its noise generator seeded from rng."""
     sparse = not isinstance(arrays, np.ndarray)
     rows = d if sparse else 0
-    replica = np.zeros(2 * (1 + _kernels.MAX_SLOTS) * (hot.n_hot + 1) * K if hot else 0, dtype)
-    return {"grad_w": np.zeros((d, K), dtype), "grad_b": np.zeros(K, dtype), "z": np.zeros(K, dtype),
-            "dz": np.zeros(K, dtype), "values": np.zeros((rows, K), dtype), "stamp": np.zeros(rows, np.int64),
-            "touched": np.zeros(rows, np.int64), "rng": rng.integers(1, 2**63, 4, dtype=np.uint64),
-            "replica": replica}
+    replica = 2 * (1 + _kernels.MAX_SLOTS) * (hot.n_hot + 1) * K if hot else 0
+    return {"grad_w": _guarded(d * K, dtype).reshape(d, K), "grad_b": _guarded(K, dtype), "z": _guarded(K, dtype),
+            "dz": _guarded(K, dtype), "values": _guarded(rows * K, dtype).reshape(rows, K),
+            "stamp": np.zeros(rows, np.int64), "touched": np.zeros(rows, np.int64),
+            "rng": _guarded(4, np.uint64, rng.integers(1, 2**63, 4, dtype=np.uint64)), "replica": _guarded(replica, dtype)}
+
+
+def _guarded(n, dtype, values=None):
+    """n zeros (or values) with a cache line of slack on each side: Hogwild!'s threads write their own small
+    buffers at every step, and two of them sharing a line would make the threads fight over it."""
+    pad = 64 // np.dtype(dtype).itemsize
+    out = np.zeros(n + 2 * pad, dtype)[pad:pad + n]
+    if values is not None:
+        out[...] = values
+    return out
 
 
 def _progress(progress, epochs):
