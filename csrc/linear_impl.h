@@ -107,7 +107,7 @@ static void SFX(gd_accumulate)(const gd_data *d, const gd_scratch *x, int64_t K,
 }
 
 /* g[q] += alpha w[q] (the L2 penalty's gradient) and, with sd > 0, N(0, sd^2) noise, for q < n. */
-static void SFX(gd_penalise)(REAL *g, const REAL *w, int64_t n, double alpha, double sd, uint64_t *rng)
+GD_INLINE void SFX(gd_penalise)(REAL *g, const REAL *w, int64_t n, double alpha, double sd, uint64_t *rng)
 {
     if (alpha > 0)
         for (int64_t q = 0; q < n; ++q)
