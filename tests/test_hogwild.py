@@ -27,6 +27,14 @@ def test_sgd_recovers_a_low_rank_matrix():
     assert f.optimizer_.t == 60 * train.nnz
 
 
+def test_float32_ratings_train_in_float32():
+    train, test = low_rank(seed=2)
+    train32, test32 = train.astype(np.float32), test.astype(np.float32)
+    f = gd.hogwild.factorize(train32, 3, "adam", epochs=30, lr=0.02, n_threads=2, test=test32, random_state=0,
+                             progress=False)
+    assert f.user_factors.dtype == np.float32 and f.history_[-1]["test_rmse"] < 0.2 * f.history_[0]["test_rmse"]
+
+
 def test_one_thread_is_deterministic_and_two_threads_converge():
     """Two threads race on the 200 item rows (lost updates, Adagrad's G included), so they follow another
     trajectory; they still converge."""

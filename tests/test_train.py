@@ -173,6 +173,8 @@ def test_no_intercept():
     (dict(sparse="exact"), TypeError, "fit takes no 'sparse'"),
     (dict(schedule="warmup"), ValueError, "schedule must be"),
     (dict(validation_fraction=0.999), ValueError, "leaves no"),
+    (dict(n_threads=0), ValueError, r"n_threads must be None or an int in \[1, "),
+    (dict(n_threads=2.5), ValueError, "n_threads"),
 ])
 def test_bad_arguments(kwargs, error, match):
     X, y = classification()
