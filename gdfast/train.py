@@ -88,14 +88,16 @@ class LinearModel:
 
     def __getstate__(self):
         """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""
-        opt = self.optimizer_
+        opt = self.optimizer_  # None for a model trained elsewhere (gdfast.distributed)
         return {"loss": self.loss, "W": self._W, "b": self._b, "classes": self.classes_, "history": self.history_,
-                "eta0": self._eta0, "rule": opt.rule.name, "optimizer": opt.state_dict()}
+                "eta0": self._eta0, "rule": opt and opt.rule.name, "optimizer": opt and opt.state_dict()}
 
     def __setstate__(self, state):
         W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
-        opt = OPTIMIZERS[state["rule"]]([W, b])
-        opt.load_state_dict(state["optimizer"])
+        opt = None
+        if state["rule"] is not None:
+            opt = OPTIMIZERS[state["rule"]]([W, b])
+            opt.load_state_dict(state["optimizer"])
         self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
 
     def decision_function(self, X):

@@ -1,0 +1,92 @@
+"""gdfast.distributed: the parameter server, AdaptiveRevision and simulated Downpour against plain references."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import gdfast as gd
+from gdfast.distributed import AdaptiveRevision, ParameterServer
+
+
+def sparse_problem(n=300, d=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.csr_matrix((rng.random(n * 5), (np.repeat(np.arange(n), 5), rng.integers(0, d, n * 5))), shape=(n, d))
+    return X, (X @ rng.standard_normal(d) > 0).astype(int)
+
+
+def test_adaptive_revision_without_delay_is_adagrad():
+    rng = np.random.default_rng(1)
+    x, w = np.zeros(50), np.zeros(50)
+    ar, opt = AdaptiveRevision(x, lr=0.3, z0=1e-6), gd.Adagrad([w], lr=0.3, eps=1e-6)
+    for _ in range(40):
+        g = rng.standard_normal(50) * (rng.random(50) < 0.3)
+        ar.update(g, ar.snapshot())
+        opt.step(g)
+    np.testing.assert_allclose(x, w, rtol=1e-12, atol=1e-15)
+
+
+def test_adaptive_revision_revises_for_gradients_that_arrived_in_between():
+    """One coordinate: read (snapshot), another gradient lands, then the stale one: the update follows the
+    equations with g_bck = the gradient in between."""
+    x = np.zeros(1)
+    ar = AdaptiveRevision(x, lr=1.0, z0=1.0)
+    stale = ar.snapshot()
+    ar.update(np.array([2.0]), ar.snapshot())          # z = z' = 5, x = -2/sqrt(5), gbar = 2
+    x_before = x.copy()
+    ar.update(np.array([1.0]), stale)                   # g_bck = 2
+    eta_old, z = 1 / np.sqrt(5.0), 5.0 + 1.0 + 2 * 1.0 * 2.0
+    eta = 1 / np.sqrt(z)
+    np.testing.assert_allclose(x, x_before - (eta * 1.0 - (eta_old - eta) * 2.0))
+    np.testing.assert_allclose(ar.gbar, [3.0])
+
+
+def test_server_shards_step_their_coordinates():
+    theta = np.zeros(10)
+    ps = ParameterServer(theta, n_shards=3, rule="sgd", lr=0.5)
+    fetched, snapshots = ps.fetch()
+    ps.push(np.arange(10.0), snapshots)
+    np.testing.assert_array_equal(theta, -0.5 * np.arange(10.0))
+    assert not fetched.any() and ps.updates == 1 and len(ps.shards) == 3
+
+
+def test_downpour_with_one_replica_is_minibatch_training():
+    """One replica fetching and pushing at every step, no delay: the server's rule takes every mini-batch
+    gradient in the replica's (seeded) order, as a plain loop does."""
+    X, y = sparse_problem()
+    model = gd.distributed.downpour("logistic", X, y, n_replicas=1, n_shards=3, n_fetch=1, n_push=1, batch_size=8,
+                                    epochs=2, local_lr=0.0, server="adagrad", lr=0.2, random_state=3)
+    d = X.shape[1]
+    theta = np.zeros(d + 1)
+    opt = gd.Adagrad([theta], lr=0.2)
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        order = rng.permutation(np.arange(len(y)))
+        for start in range(0, len(y), 8):
+            rows = order[start:start + 8]
+            W, b = theta[:d].reshape(d, 1), theta[d:]
+            _, gW, gb = gd.losses.loss_gradient("logistic", X[rows], y[rows], W.copy(), b.copy(),
+                                                classes=np.array([0, 1]))
+            opt.step(np.concatenate([gW.ravel(), gb]))
+    np.testing.assert_allclose(model.coef_[0], theta[:d], rtol=1e-12, atol=1e-14)
+    assert model.history_[-1]["server_updates"] == 2 * 38
+
+
+def test_downpour_converges_with_replicas_and_delay():
+    X, y = sparse_problem(n=1000)
+    for server in ("adagrad", "adaptive_revision"):
+        model = gd.distributed.downpour("logistic", X, y, n_replicas=4, n_fetch=3, n_push=2, batch_size=4,
+                                        epochs=4, local_lr=0.1, server=server, lr=0.2, delay=10, random_state=0)
+        losses = [h["train_loss"] for h in model.history_]
+        assert losses[-1] < 0.8 * losses[0] and np.log(2) > losses[0]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_replicas=0), "n_replicas must be a positive int"),
+    (dict(delay=-1), "delay must be an int >= 0"),
+    (dict(server="lbfgs"), "rule must be one of"),
+    (dict(n_shards=10_000), "n_shards must be an int in"),
+    (dict(backend="ray"), "backend must be 'simulated'"),
+])
+def test_bad_input(kwargs, match):
+    X, y = sparse_problem()
+    with pytest.raises(ValueError, match=match):
+        gd.distributed.downpour("logistic", X, y, **kwargs)
