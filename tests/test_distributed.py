@@ -90,3 +90,56 @@ def test_bad_input(kwargs, match):
     X, y = sparse_problem()
     with pytest.raises(ValueError, match=match):
         gd.distributed.downpour("logistic", X, y, **kwargs)
+
+
+def grad_at(X, y, rows, x, d):
+    W, b = x[:d].reshape(d, 1), x[d:]
+    _, gW, gb = gd.losses.loss_gradient("logistic", X[rows], y[rows], W.copy(), b.copy(), classes=np.array([0, 1]))
+    return np.concatenate([gW.ravel(), gb])
+
+
+@pytest.mark.parametrize("mode, momentum", [("sync", None), ("async", None), ("async", 0.9)],
+                         ids=["sync", "async", "eamsgd"])
+def test_easgd_follows_its_equations(mode, momentum):
+    """Two workers, their steps replayed literally from the paper's equations in the same order."""
+    X, y = sparse_problem(n=40)
+    d, lr, alpha, tau, B = X.shape[1], 0.3, 0.2, 2, 4
+    model = gd.distributed.easgd("logistic", X, y, n_replicas=2, mode=mode, tau=tau, lr=lr, alpha=alpha,
+                                 momentum=momentum, batch_size=B, epochs=2, random_state=5)
+    rng = np.random.default_rng(5)
+    center, xs, vs = np.zeros(d + 1), [np.zeros(d + 1) for _ in range(2)], [np.zeros(d + 1) for _ in range(2)]
+    shares, step = [np.arange(0, 40, 2), np.arange(1, 40, 2)], 0
+    for _ in range(2):
+        orders = [rng.permutation(s) for s in shares]
+        for r in range(5):
+            batches = [o[r * B:(r + 1) * B] for o in orders]
+            if mode == "sync":
+                old = [x.copy() for x in xs]
+                for x, rows, x_t in zip(xs, batches, old):
+                    x[:] = x_t - lr * grad_at(X, y, rows, x_t, d) - alpha * (x_t - center)
+                center = center + alpha * sum(x_t - center for x_t in old)
+                continue
+            for x, v, rows in zip(xs, vs, batches):
+                if step % tau == 0:
+                    e = alpha * (x - center)
+                    x -= e
+                    center = center + e
+                if momentum is None:
+                    x -= lr * grad_at(X, y, rows, x, d)
+                else:
+                    v[:] = momentum * v - lr * grad_at(X, y, rows, x + momentum * v, d)
+                    x += v
+            step += 1
+    np.testing.assert_allclose(model.coef_[0], center[:d], rtol=1e-10, atol=1e-13)
+
+
+def test_easgd_converges_and_checks_input():
+    X, y = sparse_problem(n=1000)
+    model = gd.distributed.easgd("logistic", X, y, n_replicas=4, tau=4, lr=0.5, batch_size=4, epochs=4,
+                                 momentum=0.9, random_state=0)
+    losses = [h["train_loss"] for h in model.history_]
+    assert losses[-1] < losses[0] < np.log(2)
+    with pytest.raises(ValueError, match="mode must be"):
+        gd.distributed.easgd("logistic", X, y, mode="gossip")
+    with pytest.raises(ValueError, match="EAMSGD"):
+        gd.distributed.easgd("logistic", X, y, mode="sync", momentum=0.9)

@@ -1,0 +1,77 @@
+"""Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015) on simulated workers."""
+import numpy as np
+
+from .. import losses, schedules
+from ..train import LinearModel, _count
+from .downpour import _gradient
+
+
+def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None, momentum=None, batch_size=32,
+          epochs=5, backend="simulated", random_state=None):
+    """Elastic Averaging SGD: ``n_replicas`` workers x_i, each on its own share of the examples (rows i, i + p,
+    ...), held to a center variable x~ by an elastic force of strength rho = alpha / lr.
+
+    mode="sync" (the paper's equations 5-6), every round, from the values at round t:
+        x_i  <- x_i - lr (g_i(x_i) + rho (x_i - x~)),    x~ <- x~ + lr rho sum_i (x_i - x~)
+    mode="async" (Algorithm 1): each worker, every ``tau`` of its steps, exchanges with the center
+        d = alpha (x_i - x~);  x_i <- x_i - d;  x~ <- x~ + d
+    and at every step takes a local SGD step x_i <- x_i - lr g_i(x_i); with ``momentum`` delta this is EAMSGD
+    (Algorithm 2): v_i <- delta v_i - lr g_i(x_i + delta v_i);  x_i <- x_i + v_i.
+    alpha defaults to 0.9 / n_replicas (the paper's beta = p alpha = 0.9); the paper's momentum is 0.99.
+    The simulated backend takes the workers' steps round-robin: deterministic for a random_state. Returns a
+    LinearModel of the center, with the training loss at the center after each epoch in its history.
+    """
+    if backend != "simulated":
+        raise ValueError(f"backend must be 'simulated' (threads and Ray are not built yet), got {backend!r}")
+    if mode not in ("sync", "async"):
+        raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
+    if momentum is not None and mode == "sync":
+        raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
+    loss = losses.loss_name(loss)
+    n_replicas, tau = _count("n_replicas", n_replicas), _count("tau", tau)
+    batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
+    lr = schedules._check("lr", lr)
+    alpha = 0.9 / n_replicas if alpha is None else schedules._check("alpha", alpha, 0.0, True, 1.0)
+    delta = None if momentum is None else schedules._check("momentum", momentum, 0.0, False, 1.0, True)
+    arrays, n, d, dtype = losses.features(X)
+    y_enc, classes, K = losses.targets(loss, y, n, dtype)
+    if n_replicas > n:
+        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {n} examples")
+    rng = np.random.default_rng(random_state)
+    center = np.zeros(d * K + K, dtype)
+    workers = [np.zeros_like(center) for _ in range(n_replicas)]
+    velocity = [np.zeros_like(center) for _ in range(n_replicas)]
+    shares = [np.arange(i, n, n_replicas) for i in range(n_replicas)]
+    rounds = max(-(-len(rows) // batch_size) for rows in shares)
+    grad = lambda rows, x: _gradient(loss, X, y_enc, classes, rows, x, d, K)  # noqa: E731
+    history, steps = [], 0
+    for epoch in range(epochs):
+        orders = [rng.permutation(rows) for rows in shares]
+        for r in range(rounds):
+            batches = [order[r * batch_size:(r + 1) * batch_size] for order in orders]
+            if mode == "sync":
+                pulls = [x - center for x in workers]  # values at round t
+                for x, rows, pull in zip(workers, batches, pulls):
+                    x -= (lr * grad(rows, x) if len(rows) else 0) + alpha * pull
+                center += alpha * np.sum(pulls, axis=0)
+                continue
+            for x, v, rows in zip(workers, velocity, batches):
+                if not len(rows):
+                    continue
+                if steps % tau == 0:  # the worker's step count, shared round-robin: every tau rounds
+                    exchange = alpha * (x - center)
+                    x -= exchange
+                    center += exchange
+                if delta is None:
+                    x -= lr * grad(rows, x)
+                else:
+                    v *= delta
+                    v -= lr * grad(rows, x + v)
+                    x += v
+            steps += 1
+        W, b = center[:d * K].reshape(d, K), center[d * K:]
+        out = np.empty(n)
+        losses._model(loss, np.ascontiguousarray(W), b.copy()).loss_gradient(losses.data(arrays, y_enc, n, d), out)
+        history.append({"epoch": epoch + 1, "train_loss": float(out.mean())})
+    W, b = center[:d * K].reshape(d, K).copy(), center[d * K:].copy()
+    return LinearModel(loss, W, b, classes, history, None, lr)
