@@ -53,7 +53,8 @@ def test_downpour_with_one_replica_is_minibatch_training():
     gradient in the replica's (seeded) order, as a plain loop does."""
     X, y = sparse_problem()
     model = gd.distributed.downpour("logistic", X, y, n_replicas=1, n_shards=3, n_fetch=1, n_push=1, batch_size=8,
-                                    epochs=2, local_lr=0.0, server="adagrad", lr=0.2, random_state=3)
+                                    epochs=2, local_lr=0.0, server="adagrad", lr=0.2, random_state=3,
+                                    backend="simulated")
     d = X.shape[1]
     theta = np.zeros(d + 1)
     opt = gd.Adagrad([theta], lr=0.2)
@@ -73,10 +74,12 @@ def test_downpour_with_one_replica_is_minibatch_training():
 def test_downpour_converges_with_replicas_and_delay():
     X, y = sparse_problem(n=1000)
     for server in ("adagrad", "adaptive_revision"):
-        model = gd.distributed.downpour("logistic", X, y, n_replicas=4, n_fetch=3, n_push=2, batch_size=4,
-                                        epochs=4, local_lr=0.1, server=server, lr=0.2, delay=10, random_state=0)
-        losses = [h["train_loss"] for h in model.history_]
-        assert losses[-1] < 0.8 * losses[0] and np.log(2) > losses[0]
+        for backend, delay in (("simulated", 10), ("local", 0)):
+            model = gd.distributed.downpour("logistic", X, y, n_replicas=4, n_fetch=3, n_push=2, batch_size=4,
+                                            epochs=4, local_lr=0.1, server=server, lr=0.2, delay=delay,
+                                            random_state=0, backend=backend)
+            losses = [h["train_loss"] for h in model.history_]
+            assert losses[-1] < 0.8 * losses[0] and np.log(2) > losses[0]
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -84,7 +87,8 @@ def test_downpour_converges_with_replicas_and_delay():
     (dict(delay=-1), "delay must be an int >= 0"),
     (dict(server="lbfgs"), "rule must be one of"),
     (dict(n_shards=10_000), "n_shards must be an int in"),
-    (dict(backend="ray"), "backend must be 'simulated'"),
+    (dict(backend="ray"), "backend='ray' is not built yet"),
+    (dict(backend="local", delay=5), "delay is injected by the simulated backend"),
 ])
 def test_bad_input(kwargs, match):
     X, y = sparse_problem()
@@ -105,7 +109,7 @@ def test_easgd_follows_its_equations(mode, momentum):
     X, y = sparse_problem(n=40)
     d, lr, alpha, tau, B = X.shape[1], 0.3, 0.2, 2, 4
     model = gd.distributed.easgd("logistic", X, y, n_replicas=2, mode=mode, tau=tau, lr=lr, alpha=alpha,
-                                 momentum=momentum, batch_size=B, epochs=2, random_state=5)
+                                 momentum=momentum, batch_size=B, epochs=2, random_state=5, backend="simulated")
     rng = np.random.default_rng(5)
     center, xs, vs = np.zeros(d + 1), [np.zeros(d + 1) for _ in range(2)], [np.zeros(d + 1) for _ in range(2)]
     shares, step = [np.arange(0, 40, 2), np.arange(1, 40, 2)], 0
@@ -133,13 +137,32 @@ def test_easgd_follows_its_equations(mode, momentum):
     np.testing.assert_allclose(model.coef_[0], center[:d], rtol=1e-10, atol=1e-13)
 
 
-def test_easgd_converges_and_checks_input():
+def test_easgd_converges_on_threads_and_checks_input():
     X, y = sparse_problem(n=1000)
-    model = gd.distributed.easgd("logistic", X, y, n_replicas=4, tau=4, lr=0.5, batch_size=4, epochs=4,
-                                 momentum=0.9, random_state=0)
-    losses = [h["train_loss"] for h in model.history_]
-    assert losses[-1] < losses[0] < np.log(2)
+    for mode, momentum in (("async", 0.9), ("sync", None)):
+        model = gd.distributed.easgd("logistic", X, y, n_replicas=4, mode=mode, tau=4, lr=0.5, batch_size=4,
+                                     epochs=4, momentum=momentum, random_state=0)
+        losses = [h["train_loss"] for h in model.history_]
+        assert losses[-1] < losses[0] < np.log(2)
     with pytest.raises(ValueError, match="mode must be"):
         gd.distributed.easgd("logistic", X, y, mode="gossip")
     with pytest.raises(ValueError, match="EAMSGD"):
         gd.distributed.easgd("logistic", X, y, mode="sync", momentum=0.9)
+
+
+def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
+    """A replica raising on the local backend: the error surfaces here, with its traceback; nothing hangs."""
+    import importlib
+    module = importlib.import_module("gdfast.distributed.downpour")
+    X, y = sparse_problem()
+    calls, original = {"n": 0}, module._gradient
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise RuntimeError("replica lost its disk")
+        return original(*args)
+
+    monkeypatch.setattr(module, "_gradient", failing)
+    with pytest.raises(RuntimeError, match="replica lost its disk"):
+        gd.distributed.downpour("logistic", X, y, n_replicas=3, epochs=2)

@@ -1,13 +1,16 @@
-"""Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015) on simulated workers."""
+"""Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015)."""
+import threading
+
 import numpy as np
 
 from .. import losses, schedules
 from ..train import LinearModel, _count
+from . import _backend
 from .downpour import _gradient
 
 
 def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None, momentum=None, batch_size=32,
-          epochs=5, backend="simulated", random_state=None):
+          epochs=5, backend="local", random_state=None):
     """Elastic Averaging SGD: ``n_replicas`` workers x_i, each on its own share of the examples (rows i, i + p,
     ...), held to a center variable x~ by an elastic force of strength rho = alpha / lr.
 
@@ -18,11 +21,12 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     and at every step takes a local SGD step x_i <- x_i - lr g_i(x_i); with ``momentum`` delta this is EAMSGD
     (Algorithm 2): v_i <- delta v_i - lr g_i(x_i + delta v_i);  x_i <- x_i + v_i.
     alpha defaults to 0.9 / n_replicas (the paper's beta = p alpha = 0.9); the paper's momentum is 0.99.
-    The simulated backend takes the workers' steps round-robin: deterministic for a random_state. Returns a
-    LinearModel of the center, with the training loss at the center after each epoch in its history.
+    backend "local": one thread per worker (an exchange with the center holds its lock; a synchronous round
+    computes the workers' gradients in parallel); "simulated": the workers take turns step by step in this
+    thread, deterministic for a random_state. Returns a LinearModel of the center, with the training loss at the
+    center after each epoch in its history.
     """
-    if backend != "simulated":
-        raise ValueError(f"backend must be 'simulated' (threads and Ray are not built yet), got {backend!r}")
+    backend = _backend.check(backend)
     if mode not in ("sync", "async"):
         raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
     if momentum is not None and mode == "sync":
@@ -44,31 +48,37 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     shares = [np.arange(i, n, n_replicas) for i in range(n_replicas)]
     rounds = max(-(-len(rows) // batch_size) for rows in shares)
     grad = lambda rows, x: _gradient(loss, X, y_enc, classes, rows, x, d, K)  # noqa: E731
-    history, steps = [], 0
+    history, lock = [], threading.Lock()
+
+    def async_step(i, s):
+        rows, x, v = batches[i][s], workers[i], velocity[i]
+        if not len(rows):
+            return
+        if (epoch * rounds + s) % tau == 0:  # every tau of the worker's steps: the exchange with the center
+            with lock:
+                exchange = alpha * (x - center)
+                x -= exchange
+                center[...] += exchange
+        if delta is None:
+            x -= lr * grad(rows, x)
+        else:
+            v *= delta
+            v -= lr * grad(rows, x + v)
+            x += v
+
     for epoch in range(epochs):
         orders = [rng.permutation(rows) for rows in shares]
-        for r in range(rounds):
-            batches = [order[r * batch_size:(r + 1) * batch_size] for order in orders]
-            if mode == "sync":
-                pulls = [x - center for x in workers]  # values at round t
-                for x, rows, pull in zip(workers, batches, pulls):
-                    x -= (lr * grad(rows, x) if len(rows) else 0) + alpha * pull
-                center += alpha * np.sum(pulls, axis=0)
-                continue
-            for x, v, rows in zip(workers, velocity, batches):
-                if not len(rows):
-                    continue
-                if steps % tau == 0:  # the worker's step count, shared round-robin: every tau rounds
-                    exchange = alpha * (x - center)
-                    x -= exchange
-                    center += exchange
-                if delta is None:
-                    x -= lr * grad(rows, x)
-                else:
-                    v *= delta
-                    v -= lr * grad(rows, x + v)
-                    x += v
-            steps += 1
+        batches = [[order[r * batch_size:(r + 1) * batch_size] for r in range(rounds)] for order in orders]
+        if mode == "async":
+            _backend.run_epoch(backend, range(n_replicas), rounds, async_step)
+        for r in range(rounds if mode == "sync" else 0):
+            pulls = [x - center for x in workers]  # values at round t
+            grads = _backend.map_replicas(
+                backend, lambda i: lr * grad(batches[i][r], workers[i]) if len(batches[i][r]) else 0,
+                range(n_replicas))
+            for x, g, pull in zip(workers, grads, pulls):
+                x -= g + alpha * pull
+            center += alpha * np.sum(pulls, axis=0)
         W, b = center[:d * K].reshape(d, K), center[d * K:]
         out = np.empty(n)
         losses._model(loss, np.ascontiguousarray(W), b.copy()).loss_gradient(losses.data(arrays, y_enc, n, d), out)

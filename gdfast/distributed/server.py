@@ -1,4 +1,6 @@
 """A parameter server: the flat parameter vector split into shards, each with its own update rule."""
+import threading
+
 import numpy as np
 
 from .. import schedules
@@ -59,7 +61,8 @@ class _RuleShard:
 class ParameterServer:
     """The parameters theta (a flat float array, updated in place) split into n_shards contiguous shards, each
     stepped by its own instance of ``rule`` (a name in gd.OPTIMIZERS, or "adaptive_revision") when a replica
-    pushes a gradient. ``fetch`` returns a copy of theta and the snapshot the rule needs with it."""
+    pushes a gradient. ``fetch`` returns a copy of theta and the snapshot the rule needs with it. Each shard has
+    a lock, so replicas on threads fetch and push concurrently, shard by shard."""
 
     def __init__(self, theta, n_shards=1, rule="adagrad", **hyperparameters):
         if rule != "adaptive_revision" and rule not in OPTIMIZERS:
@@ -72,12 +75,20 @@ class ParameterServer:
         make = (lambda x: AdaptiveRevision(x, **hyperparameters)) if rule == "adaptive_revision" else \
             (lambda x: _RuleShard(x, rule, hyperparameters))
         self.shards = [make(theta[s]) for s in self.slices]
+        self.locks = [threading.Lock() for _ in self.shards]
         self.updates = 0
 
     def fetch(self):
-        return self.theta.copy(), [shard.snapshot() for shard in self.shards]
+        theta, snapshots = np.empty_like(self.theta), []
+        for s, shard, lock in zip(self.slices, self.shards, self.locks):
+            with lock:
+                theta[s] = self.theta[s]
+                snapshots.append(shard.snapshot())
+        return theta, snapshots
 
     def push(self, grad, snapshots):
-        for s, shard, snapshot in zip(self.slices, self.shards, snapshots):
-            shard.update(grad[s], snapshot)
-        self.updates += 1
+        for s, shard, snapshot, lock in zip(self.slices, self.shards, snapshots, self.locks):
+            with lock:
+                shard.update(grad[s], snapshot)
+        with self.locks[0]:
+            self.updates += 1
