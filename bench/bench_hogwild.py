@@ -2,7 +2,7 @@
 scikit-learn's SGDClassifier, same process.
 
 Cases (float64, SGD with batch size 1, 5 epochs, the median epoch time):
-* power-law   bench/sparse_data.py's 200k x 2^20 rows (~30 nonzeros, a few features in most rows), logistic;
+* power-law   gdfast/datasets.py's 200k x 2^20 rows (~30 nonzeros, a few features in most rows), logistic;
 * uniform     200k x 2^20 rows of 30 uniformly drawn features (few shared between examples), logistic;
 * ratings     matrix factorization, 100k users x 20k items, 4M ratings of a rank-10 model, rank 10.
 For each thread count from 1 to the machine's cores: M nonzeros (or ratings) per second, the speedup over one
@@ -24,7 +24,7 @@ from sklearn.linear_model import SGDClassifier
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
-from sparse_data import make_classification  # noqa: E402
+from gdfast.datasets import make_classification  # noqa: E402
 from timing import git_head, machine, write_result  # noqa: E402
 
 EPOCHS = 5

@@ -1,6 +1,6 @@
 """Logistic regression on sparse data: gdfast.fit against scikit-learn's SGDClassifier, same process.
 
-Data: bench/sparse_data.py's generator (200k training + 20k test rows, 2^20 features, power-law feature
+Data: gdfast.datasets.make_classification (200k training + 20k test rows, 2^20 features, power-law feature
 frequencies, ~30 nonzeros per row, float64), or an svmlight file (--svm FILE, with --test FILE or a 10% split).
 
 * SGD, one thread: gdfast ``fit("logistic", optimizer="sgd", batch_size=1, schedule=Optimal(alpha))`` against
@@ -28,7 +28,7 @@ from sklearn.metrics import log_loss
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
-from sparse_data import make_classification  # noqa: E402
+from gdfast.datasets import make_classification  # noqa: E402
 from timing import git_head, machine, write_result  # noqa: E402
 
 ALPHA = 1e-5

@@ -7,7 +7,7 @@ and the training around them.
     opt.step([grad])                                   # dense, scipy.sparse or gd.RowSparse gradients
     model = gd.fit("logistic", X, y, "adagrad", lr=0.1, batch_size=1, epochs=5)   # Hogwild! on sparse X
 """
-from . import distributed, hogwild, kernels, losses, reference, schedules
+from . import datasets, distributed, hogwild, kernels, losses, reference, schedules
 from ._kernels import get_num_threads, openmp_enabled
 from ._registry import RULES
 from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
-           "GradientNoise", "losses", "schedules", "hogwild", "distributed"]  # GDClassifier, GDRegressor: on first use
+           "GradientNoise", "losses", "schedules", "hogwild", "distributed",
+           "datasets"]  # GDClassifier, GDRegressor: on first use
 
 
 def __getattr__(name):

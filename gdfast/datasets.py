@@ -1,5 +1,6 @@
-"""A deterministic sparse binary classification data set shaped like text or click logs: power-law feature
-frequencies, a few dozen nonzeros per row, labels from a sparse linear model with logistic noise."""
+"""Synthetic data sets for examples, tests and benchmarks: a deterministic sparse binary classification
+problem shaped like text or click logs (power-law feature frequencies, a few dozen nonzeros per row, labels
+from a linear model with logistic noise)."""
 import numpy as np
 import scipy.sparse as sp
 
