@@ -19,7 +19,8 @@ class _GDEstimator(BaseEstimator):
                  n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None,
                  n_threads=None):
         self.loss, self.optimizer, self.lr, self.alpha = loss, optimizer, lr, alpha
-        self.batch_size, self.max_iter, self.schedule, self.fit_intercept = batch_size, max_iter, schedule, fit_intercept
+        self.batch_size, self.max_iter, self.schedule = batch_size, max_iter, schedule
+        self.fit_intercept = fit_intercept
         self.shuffle, self.early_stopping, self.validation_fraction = shuffle, early_stopping, validation_fraction
         self.n_iter_no_change, self.gradient_noise, self.random_state = n_iter_no_change, gradient_noise, random_state
         self.progress, self.optimizer_params, self.n_threads = progress, optimizer_params, n_threads

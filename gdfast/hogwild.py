@@ -39,7 +39,8 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
     observed ratings) as M ≈ L Rᵀ by lock-free SGD over the observed entries:
 
     .. math:: \\min_{L, R} \\sum_{(u, v) \\in \\Omega} \\tfrac12 (L_u R_v^\\top - M_{uv})^2
-              + \\tfrac{\\mu}{2} \\Big( \\frac{\\lVert L_u \\rVert^2}{|\\Omega_u|} + \\frac{\\lVert R_v \\rVert^2}{|\\Omega_v|} \\Big)
+              + \\tfrac{\\mu}{2} \\Big( \\frac{\\lVert L_u \\rVert^2}{|\\Omega_u|}
+              + \\frac{\\lVert R_v \\rVert^2}{|\\Omega_v|} \\Big)
 
     the penalty split by the rows' degrees as in the paper, so that it sums to mu/2 (||L||^2 + ||R||^2) over
     an epoch. Each epoch visits the entries in a new random order, split among n_threads threads (None:

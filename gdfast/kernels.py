@@ -3,9 +3,9 @@
 ``gd.kernels.adam(param, grad, m, v, t=1, lr=1e-3)`` updates param, m and v in place by one Adam step at
 step number t (counting from 1). Every rule takes ``(param, grad, *slots, t, **hyperparameters)`` with the
 slots in the order of the survey's symbols (``gd.RULES[name].slots``) and the optimizer's defaults. A
-scipy.sparse or gd.RowSparse gradient takes a lazy sparse step (untouched coordinates keep parameter and state; the exact mode
-needs the counters an optimizer keeps). Inputs are checked as the optimizers check them, before anything is
-written.
+scipy.sparse or gd.RowSparse gradient takes a lazy sparse step (untouched coordinates keep parameter and
+state; the exact mode needs the counters an optimizer keeps). Inputs are checked as the optimizers check them,
+before anything is written.
 """
 import inspect
 

@@ -396,7 +396,8 @@ def _scratch(arrays, d, K, dtype, rng, hot=None):
     return {"grad_w": _guarded(d * K, dtype).reshape(d, K), "grad_b": _guarded(K, dtype), "z": _guarded(K, dtype),
             "dz": _guarded(K, dtype), "values": _guarded(rows * K, dtype).reshape(rows, K),
             "stamp": np.zeros(rows, np.int64), "touched": np.zeros(rows, np.int64),
-            "rng": _guarded(4, np.uint64, rng.integers(1, 2**63, 4, dtype=np.uint64)), "replica": _guarded(replica, dtype)}
+            "rng": _guarded(4, np.uint64, rng.integers(1, 2**63, 4, dtype=np.uint64)),
+            "replica": _guarded(replica, dtype)}
 
 
 def _guarded(n, dtype, values=None):

@@ -141,7 +141,8 @@ def test_functional_kernel_takes_row_sparse_steps(rule, dtype):
 
 
 @pytest.mark.parametrize("grad, param, error, match", [
-    (gd.RowSparse(np.array([0, 3]), np.ones((2, 3))), np.zeros((3, 3)), ValueError, r"rows\[1\] = 3 is outside \[0, 3\)"),
+    (gd.RowSparse(np.array([0, 3]), np.ones((2, 3))), np.zeros((3, 3)), ValueError,
+     r"rows\[1\] = 3 is outside \[0, 3\)"),
     (gd.RowSparse(np.array([-1], np.int32), np.ones((1, 3))), np.zeros((3, 3)), ValueError, r"rows\[0\] = -1"),
     (gd.RowSparse(np.array([[0]]), np.ones((1, 3))), np.zeros((3, 3)), ValueError, "rows must be 1-D"),
     (gd.RowSparse(np.array([0.0]), np.ones((1, 3))), np.zeros((3, 3)), TypeError, "rows must hold integers"),

@@ -44,6 +44,7 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     queue = collections.deque()  # pushes on their way to the server
     steps_per_epoch = max(-(-len(r.rows) // batch_size) for r in replicas)
     history = []
+
     def step(r, s):
         rows = r.order[s * batch_size:(s + 1) * batch_size]
         if len(rows):

@@ -47,7 +47,10 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     velocity = [np.zeros_like(center) for _ in range(n_replicas)]
     shares = [np.arange(i, n, n_replicas) for i in range(n_replicas)]
     rounds = max(-(-len(rows) // batch_size) for rows in shares)
-    grad = lambda rows, x: _gradient(loss, X, y_enc, classes, rows, x, d, K)  # noqa: E731
+
+    def grad(rows, x):
+        return _gradient(loss, X, y_enc, classes, rows, x, d, K)
+
     history, lock = [], threading.Lock()
 
     def async_step(i, s):
