@@ -72,11 +72,5 @@ static double SFX(gd_factorize_epoch)(const gd_factors *f, const int64_t *order,
         totals[tid] = sum;
         last_step[tid] = hi > lo ? s - nt + 1 : 0;
     }
-    double total = 0;
-    *n_steps = 0;
-    for (int t = 0; t < n_threads; ++t) {
-        total += totals[t];
-        *n_steps = last_step[t] > *n_steps ? last_step[t] : *n_steps;
-    }
-    return total;
+    return gd_threads_total(totals, last_step, n_threads, n_steps);
 }

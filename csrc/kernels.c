@@ -27,6 +27,19 @@ static int gd_threads_for(int64_t work)
     return (int)(wanted < available ? wanted : available);
 }
 
+/* The end of a Hogwild! epoch: the sum of the threads' totals, and in *n_steps the most steps any thread
+ * numbered (thread i's k-th step is k * n_threads + i). */
+static double gd_threads_total(const double *totals, const int64_t *last_step, int n_threads, int64_t *n_steps)
+{
+    double total = 0;
+    *n_steps = 0;
+    for (int t = 0; t < n_threads; ++t) {
+        total += totals[t];
+        *n_steps = last_step[t] > *n_steps ? last_step[t] : *n_steps;
+    }
+    return total;
+}
+
 #define SFX(name) GD_CAT(name, _f32)
 #define REAL float
 #define SQRT sqrtf

@@ -450,14 +450,8 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         totals[tid] = sum;
         last_step[tid] = hi > lo ? s - nt + 1 : 0;
     }
-    double total = 0;
-    *n_steps = 0;
-    for (int t = 0; t < n_threads; ++t) {
-        total += totals[t];
-        *n_steps = last_step[t] > *n_steps ? last_step[t] : *n_steps;
-    }
     *stamp_base = base + n_order; /* above every batch number a thread used */
-    return total;
+    return gd_threads_total(totals, last_step, n_threads, n_steps);
 }
 
 static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
