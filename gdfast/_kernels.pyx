@@ -49,6 +49,13 @@ def overlapping_pair(list arrays):
     return None
 
 
+cdef gd_hyper _hyper(double lr, double gamma, double beta1, double beta2, double eps, int64_t t):
+    """The hyperparameters of one step as the kernels take them (csrc/common.h)."""
+    cdef gd_hyper h
+    h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = lr, gamma, beta1, beta2, eps, t
+    return h
+
+
 cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 
@@ -170,7 +177,7 @@ cdef class DenseBatch:
             raise ValueError("DenseBatch.step: one gradient per param")
         for i in range(n):
             self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
-        hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+        hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
         with nogil:
             gd_dense_step(self.rule, self.is_double, &self.batch, &hyper)
 
@@ -256,7 +263,7 @@ def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cn
     cdef const gd_exact *exact = NULL if state.lazy else &state.exact
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
     _slot_pointers(slots, slot_ptrs)
-    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
     with nogil:
         gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
 
@@ -275,7 +282,7 @@ def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.nd
     g.rows, g.values = cnp.PyArray_DATA(rows), cnp.PyArray_DATA(values)
     g.rows_is_64 = cnp.PyArray_TYPE(rows) == cnp.NPY_INT64
     _slot_pointers(slots, slot_ptrs)
-    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
     with nogil:
         gd_rows_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
 
@@ -289,7 +296,7 @@ def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, 
     if state.lazy:
         raise ValueError("catch_up needs the exact mode's counters")
     _slot_pointers(slots, slot_ptrs)
-    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
     with nogil:
         gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &hyper,
                     &state.exact)
@@ -381,7 +388,7 @@ cdef class LinearModel:
         cdef int64_t n_order = cnp.PyArray_SIZE(order)
         cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
         cdef const double *noise_ptr = <const double *>cnp.PyArray_DATA(noise_sd)
-        hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+        hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
         with nogil:
             total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &hyper, lr_ptr,
                                    noise_ptr, &self.stamp_base, &n_steps)
@@ -421,7 +428,7 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     f.item_degree = <const double *>cnp.PyArray_DATA(item_degree)
     f.scratch = cnp.PyArray_DATA(scratch)
     f.scratch_stride = cnp.PyArray_DIM(scratch, 1)
-    hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, hyper.t = lr, gamma, beta1, beta2, eps, t
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
     with nogil:
         total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &hyper, lr_ptr, &n_steps)
     return total, n_steps

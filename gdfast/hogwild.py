@@ -79,7 +79,7 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
     n_steps = threads * -(-n // threads)
     history, bar = [], _progress(progress, epochs)
     for epoch in range(epochs):
-        order = rng.permutation(n).astype(np.int64)
+        order = rng.permutation(n)  # int64
         lr = sched.rates(eta0, epoch, opt.t, n_steps)
         start = time.perf_counter()
         total, steps = _kernels.factorize_epoch(opt.rule.id, L, slots[0], R, slots[1], users, items, ratings,

@@ -39,3 +39,13 @@ def gradient_floats(dtype, bound=100.0):
     reference where float32 itself underflows (1e-45 * 0.1 is 0 in float32)."""
     from hypothesis import strategies as st
     return st.floats(-bound, bound, width=32 if dtype == np.float32 else 64, allow_subnormal=False)
+
+
+def assert_bad_gradient_writes_nothing(grad, param, error, match):
+    """An Adam step on a zero parameter, in both sparse modes, raises `error` and writes nothing."""
+    for mode in ("lazy", "exact"):
+        p = param.copy()
+        opt = gd.Adam([p], sparse=mode)
+        with pytest.raises(error, match=match):
+            opt.step(grad)
+        assert opt.t == 0 and not p.any() and not opt.state[0]["m"].any()
