@@ -71,6 +71,32 @@ def test_downpour_with_one_replica_is_minibatch_training():
     assert model.history_[-1]["server_updates"] == 2 * 38
 
 
+def test_delay_tolerant_adagrad_without_delay_is_minibatch_adagrad():
+    """One replica, no delay: AdaptiveRevision is Adagrad (lr = alpha, eps = z0) on each mini-batch gradient."""
+    X, y = sparse_problem()
+    kwargs = dict(n_replicas=1, n_shards=2, batch_size=16, epochs=2, random_state=4, backend="simulated")
+    model = gd.distributed.delay_tolerant_adagrad("logistic", X, y, lr=0.5, z0=1e-3, **kwargs)
+    reference = gd.distributed.downpour("logistic", X, y, n_fetch=1, n_push=1, local_lr=0.0, server="adagrad",
+                                        lr=0.5, eps=1e-3, **kwargs)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-12)
+
+
+def test_warm_start_runs_one_replica_first():
+    X, y = sparse_problem()
+    model = gd.distributed.downpour("logistic", X, y, n_replicas=3, n_push=1, batch_size=10, epochs=1, warm_start=25,
+                                    backend="simulated")
+    assert model.history_[0]["server_updates"] == 25 + 3 * 10  # 100 examples a replica: 10 batches each
+
+
+def test_ray_missing_names_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ray", None)
+    X, y = sparse_problem()
+    with pytest.raises(ImportError, match=r'pip install "gdfast\[ray\]"'):
+        gd.distributed.downpour("logistic", X, y, backend="ray")
+
+
 def test_downpour_converges_with_replicas_and_delay():
     X, y = sparse_problem(n=1000)
     for server in ("adagrad", "adaptive_revision"):
@@ -87,7 +113,8 @@ def test_downpour_converges_with_replicas_and_delay():
     (dict(delay=-1), "delay must be an int >= 0"),
     (dict(server="lbfgs"), "rule must be one of"),
     (dict(n_shards=10_000), "n_shards must be an int in"),
-    (dict(backend="ray"), "backend='ray' is not built yet"),
+    (dict(backend="spark"), "backend must be 'local', 'simulated', 'ray'"),
+    (dict(warm_start=-1), "warm_start must be an int >= 0"),
     (dict(backend="local", delay=5), "delay is injected by the simulated backend"),
 ])
 def test_bad_input(kwargs, match):
@@ -152,10 +179,9 @@ def test_easgd_converges_on_threads_and_checks_input():
 
 def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
     """A replica raising on the local backend: the error surfaces here, with its traceback; nothing hangs."""
-    import importlib
-    module = importlib.import_module("gdfast.distributed.downpour")
+    from gdfast.distributed._problem import Problem
     X, y = sparse_problem()
-    calls, original = {"n": 0}, module._gradient
+    calls, original = {"n": 0}, Problem.gradient
 
     def failing(*args):
         calls["n"] += 1
@@ -163,7 +189,7 @@ def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
             raise RuntimeError("replica lost its disk")
         return original(*args)
 
-    monkeypatch.setattr(module, "_gradient", failing)
+    monkeypatch.setattr(Problem, "gradient", failing)
     with pytest.raises(RuntimeError, match="replica lost its disk"):
         gd.distributed.downpour("logistic", X, y, n_replicas=3, epochs=2)
 

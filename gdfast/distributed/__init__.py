@@ -1,14 +1,15 @@
-"""Distributed SGD (the survey's section 5): Downpour SGD with a sharded parameter server, delay-tolerant
-Adagrad (AdaptiveRevision) as the server's rule, and Elastic Averaging SGD, run by simulated replicas in one
-process.
+"""Distributed SGD (the survey's section 5, "Parallelizing and distributing SGD"): Downpour SGD with a sharded
+parameter server, delay-tolerant Adagrad (AdaptiveRevision) as the server's rule, and Elastic Averaging SGD.
 
-This first backend, ``backend="simulated"``, takes the replicas' steps in a fixed round-robin order and delivers
-every push to the server ``delay`` server updates late: runs are deterministic, so methods can be compared under
-controlled staleness and checked against plain single-process references. Threads and Ray backends are the next
-steps (issue 6).
+One API for every backend: ``backend="local"`` (default: replicas on threads of this process, the C kernels
+releasing the GIL), ``"simulated"`` (deterministic round-robin with pushes delivered ``delay`` updates late, for
+comparing methods under controlled staleness) or ``"ray"`` / :class:`RayBackend` (replicas as Ray tasks, server
+shards and the EASGD center as checkpointed Ray actors; ``pip install "gdfast[ray]"``).
 """
-from .downpour import downpour
+from ._ray import RayBackend
+from .downpour import delay_tolerant_adagrad, downpour
 from .easgd import easgd
-from .server import AdaptiveRevision, ParameterServer
+from .server import AdaptiveRevision, Center, ParameterServer
 
-__all__ = ["downpour", "easgd", "ParameterServer", "AdaptiveRevision"]
+__all__ = ["downpour", "delay_tolerant_adagrad", "easgd", "ParameterServer", "Center", "AdaptiveRevision",
+           "RayBackend"]

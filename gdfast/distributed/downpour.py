@@ -1,97 +1,97 @@
-"""Downpour SGD (Dean et al., 2012)."""
-import collections
-
+"""Downpour SGD (Dean et al., 2012) and delay-tolerant Adagrad (McMahan & Streeter, 2014) on its server."""
 import numpy as np
 
-from .. import losses, schedules
-from ..train import LinearModel, _count
+from .. import schedules
+from ..train import _count
 from . import _backend
-from .server import ParameterServer
+from ._problem import Problem
 
 
 def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch_size=32, epochs=5, local_lr=0.01,
-             server="adagrad", delay=0, backend="local", random_state=None, **server_hyperparameters):
+             server="adagrad", warm_start=0, delay=0, backend="local", random_state=None, **server_hyperparameters):
     """Downpour SGD: ``n_replicas`` model replicas, each on its own share of the examples (rows i, i + p, ...),
     and a parameter server of ``n_shards`` shards, each applying ``server`` (a rule's name, e.g. "adagrad", or
     "adaptive_revision" for delay-tolerant Adagrad) with ``**server_hyperparameters`` to its coordinates.
 
     Each replica, at every step on a mini-batch of ``batch_size`` of its examples: fetches the parameters every
     ``n_fetch`` steps, computes its gradient g, updates its local copy (theta_local -= local_lr g), accrues g; every
-    ``n_push`` steps it pushes the accrued gradient. backend "local": one thread per replica, the server's shards
-    locked one at a time; "simulated": the replicas take turns step by step in this thread, a push reaches the
-    server ``delay`` server updates after it is sent, and a run is deterministic for a random_state.
-    ``epochs`` counts passes over the whole data set. Returns a LinearModel (history: the training loss at the
-    server's parameters after each epoch, and the server updates so far).
+    ``n_push`` steps it pushes the accrued gradient. ``warm_start`` steps are first taken by replica 0 alone
+    (Dean et al.'s warm start), then all replicas start. ``epochs`` counts passes over the whole data set.
+
+    backend: "local" (default) one thread per replica, the server's shards locked one at a time; "simulated" the
+    replicas take turns step by step in this thread, a push reaches the server ``delay`` server updates after it
+    is sent, and a run is deterministic for a random_state; "ray" or a :class:`RayBackend` the replicas as Ray
+    tasks, the shards as Ray actors. Returns a LinearModel (history: the training loss at the server's
+    parameters after each epoch, and the server updates so far).
     """
-    backend = _backend.check(backend)
-    loss = losses.loss_name(loss)
+    backend = _backend.check(backend, delay)
     n_replicas, n_fetch, n_push = (_count(name, v) for name, v in
                                    (("n_replicas", n_replicas), ("n_fetch", n_fetch), ("n_push", n_push)))
     batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
-    if not isinstance(delay, (int, np.integer)) or delay < 0:
-        raise ValueError(f"delay must be an int >= 0, got {delay!r}")
-    if delay and backend != "simulated":
-        raise ValueError("delay is injected by the simulated backend: pass backend='simulated'")
+    warm_start = _backend.nonnegative("warm_start", warm_start)
     local_lr = schedules._check("local_lr", local_lr)
-    arrays, n, d, dtype = losses.features(X)
-    y_enc, classes, K = losses.targets(loss, y, n, dtype)
-    if n_replicas > n:
-        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {n} examples")
-    theta = np.zeros(d * K + K, dtype)
-    ps = ParameterServer(theta, n_shards, server, **server_hyperparameters)
+    problem = Problem(loss, X, y)
+    if n_replicas > problem.n:
+        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")
     rng = np.random.default_rng(random_state)
-    replicas = [_Replica(np.arange(i, n, n_replicas)) for i in range(n_replicas)]
-    queue = collections.deque()  # pushes on their way to the server
+    replicas = [_Replica(i, np.arange(i, problem.n, n_replicas)) for i in range(n_replicas)]
     steps_per_epoch = max(-(-len(r.rows) // batch_size) for r in replicas)
     history = []
+    with _backend.start(backend, problem, delay) as runner:
+        ps = runner.server(problem.zeros(), n_shards, server, server_hyperparameters)
+        step = _DownpourStep(problem, ps, batch_size, n_fetch, n_push, local_lr)
+        if warm_start:
+            first = replicas[0]
+            first.order = np.concatenate([rng.permutation(first.rows)
+                                          for _ in range(-(-warm_start * batch_size // len(first.rows)))])
+            replicas[:1] = runner.run(step, replicas[:1], warm_start)
+        for epoch in range(epochs):
+            for r in replicas:
+                r.order = rng.permutation(r.rows)
+            replicas = runner.run(step, replicas, steps_per_epoch)
+            history.append({"epoch": epoch + 1, "train_loss": problem.mean_loss(ps.parameters()),
+                            "server_updates": ps.updates})
+        ps.flush()
+        theta = ps.parameters()
+    return problem.model(theta, history, local_lr)
 
-    def step(r, s):
-        rows = r.order[s * batch_size:(s + 1) * batch_size]
-        if len(rows):
-            if r.steps % n_fetch == 0:
-                r.theta, r.snapshots = ps.fetch()
-            g = _gradient(loss, X, y_enc, classes, rows, r.theta, d, K)
-            r.theta -= local_lr * g
-            r.accrued += g
-            r.steps += 1
-            if r.steps % n_push == 0:
-                deliver((r.accrued, r.snapshots))
-                r.accrued = np.zeros_like(theta)
-        while backend == "simulated" and len(queue) > delay:
-            ps.push(*queue.popleft())
 
-    def deliver(push):
-        if backend == "simulated":
-            queue.append(push)  # on its way: applied once `delay` later pushes have been sent
-        else:
-            ps.push(*push)
-
-    for epoch in range(epochs):
-        for r in replicas:
-            r.order = rng.permutation(r.rows)
-        _backend.run_epoch(backend, replicas, steps_per_epoch, step)
-        W, b = theta[:d * K].reshape(d, K), theta[d * K:]
-        out = np.empty(n)
-        losses._model(loss, np.ascontiguousarray(W), b).loss_gradient(losses.data(arrays, y_enc, n, d), out)
-        history.append({"epoch": epoch + 1, "train_loss": float(out.mean()), "server_updates": ps.updates})
-    while queue:
-        ps.push(*queue.popleft())
-    W, b = theta[:d * K].reshape(d, K).copy(), theta[d * K:].copy()
-    return LinearModel(loss, W, b, classes, history, None, local_lr)
+def delay_tolerant_adagrad(loss, X, y, *, lr=0.01, z0=1e-8, n_replicas=4, n_shards=2, batch_size=32, epochs=5,
+                           delay=0, backend="local", random_state=None):
+    """Asynchronous SGD with delay-tolerant Adagrad (McMahan & Streeter, 2014) on the server: every replica
+    fetches the parameters with a snapshot of the gradient sums, computes the gradient of a mini-batch and
+    pushes it; the server's AdaptiveRevision rule (:class:`gdfast.distributed.AdaptiveRevision`: lr = alpha,
+    z0) revises the step for the gradients that reached it in between. Downpour with n_fetch = n_push = 1."""
+    return downpour(loss, X, y, n_replicas=n_replicas, n_shards=n_shards, n_fetch=1, n_push=1,
+                    batch_size=batch_size, epochs=epochs, local_lr=0.0, server="adaptive_revision", delay=delay,
+                    backend=backend, random_state=random_state, lr=lr, z0=z0)
 
 
 class _Replica:
-    def __init__(self, rows):
-        self.rows, self.order, self.steps = rows, rows, 0
+    """A replica's state: its examples and this epoch's order of them, its copy of the parameters, the snapshot
+    fetched with them, the gradient accrued since its last push, and its step and push counts."""
+
+    def __init__(self, index, rows):
+        self.index, self.rows, self.order = index, rows, rows
         self.theta = self.snapshots = None
-        self.accrued = 0.0
+        self.accrued, self.steps, self.pushes = 0.0, 0, 0
 
 
-def _gradient(loss, X, y_enc, classes, rows, theta, d, K):
-    """The mean gradient of the batch's losses at theta, flat like theta."""
-    W, b = theta[:d * K].reshape(d, K), theta[d * K:]
-    arrays, n, _, _ = losses.features(X[rows])
-    out, gW, gb = np.empty(n), np.empty((d, K), theta.dtype), np.empty(K, theta.dtype)
-    losses._model(loss, np.ascontiguousarray(W), b.copy()).loss_gradient(losses.data(arrays, y_enc[rows], n, d),
-                                                                         out, gW, gb)
-    return np.concatenate([gW.ravel(), gb])
+class _DownpourStep(_backend.Step):
+    def __init__(self, problem, server, batch_size, n_fetch, n_push, local_lr):
+        self.problem, self.server = problem, server
+        self.batch_size, self.n_fetch, self.n_push, self.local_lr = batch_size, n_fetch, n_push, local_lr
+
+    def __call__(self, r, s):
+        rows = r.order[s * self.batch_size:(s + 1) * self.batch_size]
+        if not len(rows):
+            return
+        if r.steps % self.n_fetch == 0:
+            r.theta, r.snapshots = self.server.fetch()
+        g = self.problem.gradient(rows, r.theta)
+        r.theta -= self.local_lr * g
+        r.accrued += g
+        r.steps += 1
+        if r.steps % self.n_push == 0:
+            self.server.push(r.accrued, r.snapshots, (r.index, r.pushes))
+            r.accrued, r.pushes = 0.0, r.pushes + 1

@@ -1,12 +1,10 @@
 """Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015)."""
-import threading
-
 import numpy as np
 
-from .. import losses, schedules
-from ..train import LinearModel, _count
+from .. import schedules
+from ..train import _count
 from . import _backend
-from .downpour import _gradient
+from ._problem import Problem
 
 
 def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None, momentum=None, batch_size=32,
@@ -21,70 +19,86 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     and at every step takes a local SGD step x_i <- x_i - lr g_i(x_i); with ``momentum`` delta this is EAMSGD
     (Algorithm 2): v_i <- delta v_i - lr g_i(x_i + delta v_i);  x_i <- x_i + v_i.
     alpha defaults to 0.9 / n_replicas (the paper's beta = p alpha = 0.9); the paper's momentum is 0.99.
-    backend "local": one thread per worker (an exchange with the center holds its lock; a synchronous round
-    computes the workers' gradients in parallel); "simulated": the workers take turns step by step in this
-    thread, deterministic for a random_state. Returns a LinearModel of the center, with the training loss at the
-    center after each epoch in its history.
+
+    backend: "local" (default) one thread per worker, an exchange holding the center's lock, a synchronous
+    round computing the workers' gradients in parallel; "simulated" the workers take turns step by step in this
+    thread, deterministic for a random_state; "ray" or a :class:`RayBackend` workers as Ray tasks and the
+    center (async) as a Ray actor. Returns a LinearModel of the center, with the training loss at the center
+    after each epoch in its history.
     """
     backend = _backend.check(backend)
     if mode not in ("sync", "async"):
         raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
     if momentum is not None and mode == "sync":
         raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
-    loss = losses.loss_name(loss)
     n_replicas, tau = _count("n_replicas", n_replicas), _count("tau", tau)
     batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
     lr = schedules._check("lr", lr)
     alpha = 0.9 / n_replicas if alpha is None else schedules._check("alpha", alpha, 0.0, True, 1.0)
     delta = None if momentum is None else schedules._check("momentum", momentum, 0.0, False, 1.0, True)
-    arrays, n, d, dtype = losses.features(X)
-    y_enc, classes, K = losses.targets(loss, y, n, dtype)
-    if n_replicas > n:
-        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {n} examples")
+    problem = Problem(loss, X, y)
+    if n_replicas > problem.n:
+        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")
     rng = np.random.default_rng(random_state)
-    center = np.zeros(d * K + K, dtype)
-    workers = [np.zeros_like(center) for _ in range(n_replicas)]
-    velocity = [np.zeros_like(center) for _ in range(n_replicas)]
-    shares = [np.arange(i, n, n_replicas) for i in range(n_replicas)]
-    rounds = max(-(-len(rows) // batch_size) for rows in shares)
+    workers = [_Worker(i, np.arange(i, problem.n, n_replicas), problem.zeros()) for i in range(n_replicas)]
+    rounds = max(-(-len(w.rows) // batch_size) for w in workers)
+    history = []
+    with _backend.start(backend, problem) as runner:
+        center = runner.center(problem.zeros()) if mode == "async" else problem.zeros()
+        step = _AsyncStep(problem, center, batch_size, tau, lr, alpha, delta)
+        for epoch in range(epochs):
+            for w in workers:
+                w.order = rng.permutation(w.rows)
+            if mode == "async":
+                workers = runner.run(step, workers, rounds)
+            else:
+                _sync_rounds(runner, workers, center, rounds, batch_size, lr, alpha)
+            theta = center.parameters() if mode == "async" else center
+            history.append({"epoch": epoch + 1, "train_loss": problem.mean_loss(theta)})
+        theta = center.parameters() if mode == "async" else center
+    return problem.model(theta, history, lr)
 
-    def grad(rows, x):
-        return _gradient(loss, X, y_enc, classes, rows, x, d, K)
 
-    history, lock = [], threading.Lock()
+def _sync_rounds(runner, workers, center, rounds, batch_size, lr, alpha):
+    """Synchronous EASGD: every round, all from the values at round t (equations 5-6)."""
+    for r in range(rounds):
+        pulls = [w.x - center for w in workers]
+        batches = [w.order[r * batch_size:(r + 1) * batch_size] for w in workers]
+        busy = [i for i, rows in enumerate(batches) if len(rows)]
+        grads = runner.gradients([(batches[i], workers[i].x) for i in busy])
+        for i, g in zip(busy, grads):
+            workers[i].x -= lr * g
+        for w, pull in zip(workers, pulls):
+            w.x -= alpha * pull
+        center += alpha * np.sum(pulls, axis=0)
 
-    def async_step(i, s):
-        rows, x, v = batches[i][s], workers[i], velocity[i]
+
+class _Worker:
+    """A worker's state: its examples and this epoch's order, x_i, its velocity (EAMSGD), its step count."""
+
+    def __init__(self, index, rows, x):
+        self.index, self.rows, self.order, self.x, self.v, self.steps = index, rows, rows, x, np.zeros_like(x), 0
+
+
+class _AsyncStep(_backend.Step):
+    """Algorithm 1 (EASGD) or 2 (EAMSGD) for one worker's step."""
+
+    def __init__(self, problem, center, batch_size, tau, lr, alpha, delta):
+        self.problem, self.server = problem, center
+        self.batch_size, self.tau, self.lr, self.alpha, self.delta = batch_size, tau, lr, alpha, delta
+
+    def __call__(self, w, s):
+        rows = w.order[s * self.batch_size:(s + 1) * self.batch_size]
         if not len(rows):
             return
-        if (epoch * rounds + s) % tau == 0:  # every tau of the worker's steps: the exchange with the center
-            with lock:
-                exchange = alpha * (x - center)
-                x -= exchange
-                center[...] += exchange
-        if delta is None:
-            x -= lr * grad(rows, x)
+        if w.steps % self.tau == 0:
+            d = self.server.exchange(w.x, self.alpha, (w.index, w.steps // self.tau))
+            if d is not None:  # None: made by an earlier try of this task (Ray)
+                w.x -= d
+        w.steps += 1
+        if self.delta is None:
+            w.x -= self.lr * self.problem.gradient(rows, w.x)
         else:
-            v *= delta
-            v -= lr * grad(rows, x + v)
-            x += v
-
-    for epoch in range(epochs):
-        orders = [rng.permutation(rows) for rows in shares]
-        batches = [[order[r * batch_size:(r + 1) * batch_size] for r in range(rounds)] for order in orders]
-        if mode == "async":
-            _backend.run_epoch(backend, range(n_replicas), rounds, async_step)
-        for r in range(rounds if mode == "sync" else 0):
-            pulls = [x - center for x in workers]  # values at round t
-            grads = _backend.map_replicas(
-                backend, lambda i: lr * grad(batches[i][r], workers[i]) if len(batches[i][r]) else 0,
-                range(n_replicas))
-            for x, g, pull in zip(workers, grads, pulls):
-                x -= g + alpha * pull
-            center += alpha * np.sum(pulls, axis=0)
-        W, b = center[:d * K].reshape(d, K), center[d * K:]
-        out = np.empty(n)
-        losses._model(loss, np.ascontiguousarray(W), b.copy()).loss_gradient(losses.data(arrays, y_enc, n, d), out)
-        history.append({"epoch": epoch + 1, "train_loss": float(out.mean())})
-    W, b = center[:d * K].reshape(d, K).copy(), center[d * K:].copy()
-    return LinearModel(loss, W, b, classes, history, None, lr)
+            w.v *= self.delta
+            w.v -= self.lr * self.problem.gradient(rows, w.x + w.v)
+            w.x += w.v

@@ -45,50 +45,111 @@ class AdaptiveRevision:
         self.gbar += g
 
 
-class _RuleShard:
-    """One of the ten rules on a shard (a contiguous slice of the parameters): no snapshot needed."""
+class Shard:
+    """A contiguous slice x of the parameters and the rule that steps it: one of the ten rules (no snapshot) or
+    AdaptiveRevision. Counts the updates it has applied."""
 
     def __init__(self, x, rule, hyperparameters):
-        self.opt = OPTIMIZERS[rule]([x], **hyperparameters)
+        self.x, self.updates = x, 0
+        self.rule = AdaptiveRevision(x, **hyperparameters) if rule == "adaptive_revision" else \
+            OPTIMIZERS[rule]([x], **hyperparameters)
+
+    def fetch(self):
+        """(a copy of x, the snapshot a later push must bring back)."""
+        return self.x.copy(), self.snapshot()
 
     def snapshot(self):
-        return None
+        return self.rule.snapshot() if isinstance(self.rule, AdaptiveRevision) else None
 
-    def update(self, g, snapshot):
-        self.opt.step(g)
+    def push(self, g, snapshot):
+        if isinstance(self.rule, AdaptiveRevision):
+            self.rule.update(g, snapshot)
+        else:
+            self.rule.step(g)
+        self.updates += 1
+
+
+def check_rule(rule):
+    if rule != "adaptive_revision" and rule not in OPTIMIZERS:
+        raise ValueError(f"rule must be one of {list(OPTIMIZERS) + ['adaptive_revision']}, got {rule!r}")
+    return rule
+
+
+def shard_slices(size, n_shards):
+    """n_shards contiguous slices covering range(size), as equal as can be."""
+    if not isinstance(n_shards, (int, np.integer)) or not 1 <= n_shards <= size:
+        raise ValueError(f"n_shards must be an int in [1, {size}], got {n_shards!r}")
+    bounds = np.linspace(0, size, n_shards + 1).astype(int)
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
 class ParameterServer:
     """The parameters theta (a flat float array, updated in place) split into n_shards contiguous shards, each
     stepped by its own instance of ``rule`` (a name in gd.OPTIMIZERS, or "adaptive_revision") when a replica
-    pushes a gradient. ``fetch`` returns a copy of theta and the snapshot the rule needs with it. Each shard has
-    a lock, so replicas on threads fetch and push concurrently, shard by shard."""
+    pushes a gradient. ``fetch`` returns a copy of theta and the snapshots the rule needs with it. Each shard has
+    a lock, so replicas on threads fetch and push concurrently, shard by shard. (The Ray backend's server has
+    the same methods, its shards in actors.)"""
 
     def __init__(self, theta, n_shards=1, rule="adagrad", **hyperparameters):
-        if rule != "adaptive_revision" and rule not in OPTIMIZERS:
-            raise ValueError(f"rule must be one of {list(OPTIMIZERS) + ['adaptive_revision']}, got {rule!r}")
-        if not isinstance(n_shards, (int, np.integer)) or not 1 <= n_shards <= len(theta):
-            raise ValueError(f"n_shards must be an int in [1, {len(theta)}], got {n_shards!r}")
-        self.theta = theta
-        bounds = np.linspace(0, len(theta), n_shards + 1).astype(int)
-        self.slices = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
-        make = (lambda x: AdaptiveRevision(x, **hyperparameters)) if rule == "adaptive_revision" else \
-            (lambda x: _RuleShard(x, rule, hyperparameters))
-        self.shards = [make(theta[s]) for s in self.slices]
+        check_rule(rule)
+        self.theta, self.slices = theta, shard_slices(len(theta), n_shards)
+        self.shards = [Shard(theta[s], rule, hyperparameters) for s in self.slices]
         self.locks = [threading.Lock() for _ in self.shards]
-        self.updates = 0
 
     def fetch(self):
         theta, snapshots = np.empty_like(self.theta), []
         for s, shard, lock in zip(self.slices, self.shards, self.locks):
             with lock:
-                theta[s] = self.theta[s]
+                theta[s] = shard.x
                 snapshots.append(shard.snapshot())
         return theta, snapshots
 
-    def push(self, grad, snapshots):
+    def push(self, grad, snapshots, origin=None):
+        """Apply a replica's gradient, shard by shard. origin (replica, sequence number) matters only where a
+        push can be delivered twice (the Ray backend retries)."""
         for s, shard, snapshot, lock in zip(self.slices, self.shards, snapshots, self.locks):
             with lock:
-                shard.update(grad[s], snapshot)
-        with self.locks[0]:
-            self.updates += 1
+                shard.push(grad[s], snapshot)
+
+    def flush(self):
+        """Wait until every push sent from this process is applied (here: at once)."""
+
+    def parameters(self):
+        return self.fetch()[0]
+
+    @property
+    def updates(self):
+        """Pushes applied (by the first shard; every push reaches every shard)."""
+        return self.shards[0].updates
+
+    def close(self):
+        pass
+
+
+class Center:
+    """EASGD's center variable x~. ``exchange`` is the elastic step of a worker x_i, atomic under a lock:
+    d = alpha (x_i - x~);  x~ <- x~ + d;  returns d (the worker then takes x_i <- x_i - d)."""
+
+    def __init__(self, x):
+        self.x, self.lock, self.exchanges = x, threading.Lock(), 0
+
+    def exchange(self, x_i, alpha, origin=None):
+        with self.lock:
+            d = alpha * (x_i - self.x)
+            self.x += d
+            self.exchanges += 1
+            return d
+
+    def parameters(self):
+        with self.lock:
+            return self.x.copy()
+
+    def close(self):
+        pass
+
+    def __getstate__(self):
+        return {"x": self.x, "exchanges": self.exchanges}
+
+    def __setstate__(self, state):
+        self.__init__(state["x"])
+        self.exchanges = state["exchanges"]
