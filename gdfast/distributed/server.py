@@ -23,8 +23,10 @@ class AdaptiveRevision:
 
     z and z' start at z0 > 0 (the first update's learning rate alpha / sqrt(z0 + g^2) is then defined): with
     no delay (g_bck = 0) this is Adagrad with lr = alpha and eps = z0, x -= alpha g / sqrt(z0 + sum g^2).
-    The equations are those of this project's issue, which cites the paper's algorithm; the paper's text was
-    not at hand to check them line by line.
+    The equations are the algorithm "AdaptiveRevision" of McMahan & Streeter, "Delay-Tolerant Algorithms for
+    Asynchronous Distributed Online Learning", NIPS 2014, as this project's issue 6 transcribes it; the paper's
+    full text was not available here to check them line by line (its abstract states the technique: "revising
+    the learning rate used for previous gradient steps").
     """
 
     def __init__(self, x, lr=0.01, z0=1e-8):
