@@ -206,3 +206,28 @@ def test_adaptive_revision_tolerates_long_delays():
                                         random_state=0, backend="simulated")
         final[server] = model.history_[-1]["train_loss"]
     assert final["adaptive_revision"] < 0.5 < np.log(2) < final["adagrad"]
+
+
+def test_random_delays_are_drawn_per_push_and_seeded():
+    """delay=(low, high): each push waits a drawn number of later pushes; the same seed gives the same run,
+    (k, k) is the fixed delay k, and every push is applied by the end."""
+    X, y = sparse_problem()
+    kwargs = dict(n_replicas=3, n_push=1, batch_size=5, epochs=2, backend="simulated", random_state=7)
+    runs = [gd.distributed.downpour("logistic", X, y, delay=delay, **kwargs) for delay in
+            ((0, 40), (0, 40), (10, 10), 10)]
+    np.testing.assert_array_equal(runs[0].coef_, runs[1].coef_)
+    np.testing.assert_array_equal(runs[2].coef_, runs[3].coef_)
+    assert not np.array_equal(runs[0].coef_, runs[2].coef_)
+    with pytest.raises(ValueError, match="low <= high"):
+        gd.distributed.downpour("logistic", X, y, delay=(5, 2), backend="simulated")
+
+
+def test_delayed_server_delivers_each_push_after_its_delay():
+    from gdfast.distributed._backend import Delayed
+    theta = np.zeros(1)
+    delayed = Delayed(ParameterServer(theta, rule="sgd", lr=1.0), (2, 2), None)
+    for i in range(1, 5):
+        delayed.push(np.array([float(i)]), [None])
+    assert theta[0] == -(1 + 2)  # pushes 1 and 2 are due at pushes 3 and 4
+    delayed.flush()
+    assert theta[0] == -10 and delayed.updates == 4

@@ -3,7 +3,8 @@
 - "local" (default): one thread per replica in this process (the C kernels release the GIL), the server in
   memory;
 - "simulated": the replicas take turns step by step in the caller's thread and every push reaches the server
-  ``delay`` pushes late: deterministic, for comparing methods under controlled staleness;
+  ``delay`` pushes late (a fixed number, or drawn per push from a range ``(low, high)``): deterministic for a
+  seed, for comparing methods under controlled staleness;
 - "ray" or a :class:`RayBackend`: replicas as Ray tasks, server shards and the EASGD center as Ray actors
   (gdfast.distributed._ray).
 
@@ -11,7 +12,7 @@ A runner makes the server (``server``) or center (``center``), runs ``step(repli
 every replica (``run``, which returns the replicas as they end), computes gradients in parallel
 (``gradients``), and releases what it holds (``close``).
 """
-import collections
+import heapq
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,12 +29,23 @@ def check(backend, delay=0):
     if not isinstance(backend, RayBackend) and backend not in ("local", "simulated"):
         raise ValueError(f"backend must be 'local', 'simulated', 'ray' or a gdfast.distributed.RayBackend, "
                          f"got {backend!r}")
-    nonnegative("delay", delay)
-    if delay and backend != "simulated":
+    delay = delay_range(delay)
+    if delay != (0, 0) and backend != "simulated":
         raise ValueError("delay is injected by the simulated backend: pass backend='simulated'")
     if isinstance(backend, RayBackend):
         backend.require()
     return backend
+
+
+def delay_range(delay):
+    """A delay as (low, high): an int k is (k, k); a pair of ints low <= high is itself."""
+    if isinstance(delay, tuple) and len(delay) == 2:
+        low, high = (nonnegative("delay", d) for d in delay)
+        if low > high:
+            raise ValueError(f"delay (low, high) needs low <= high, got {delay!r}")
+        return low, high
+    k = nonnegative("delay", delay)
+    return k, k
 
 
 def nonnegative(name, value):
@@ -42,12 +54,12 @@ def nonnegative(name, value):
     return int(value)
 
 
-def start(backend, problem, delay=0):
-    """The runner of a checked backend for one run on ``problem``."""
+def start(backend, problem, delay=0, rng=None):
+    """The runner of a checked backend for one run on ``problem`` (rng: draws random delays)."""
     if backend == "local":
         return Local(problem)
     if backend == "simulated":
-        return Simulated(problem, delay)
+        return Simulated(problem, delay_range(delay), rng)
     from ._ray import RayRun
     return RayRun(backend, problem)
 
@@ -101,14 +113,14 @@ class Local:
 
 
 class Simulated(Local):
-    """Replicas taking turns in this thread; pushes delivered ``delay`` pushes late."""
+    """Replicas taking turns in this thread; pushes delivered late by a delay drawn from ``delay`` (low, high)."""
 
-    def __init__(self, problem, delay):
+    def __init__(self, problem, delay, rng):
         super().__init__(problem)
-        self.delay = delay
+        self.delay, self.rng = delay, rng
 
     def server(self, theta, n_shards, rule, hyperparameters):
-        return Delayed(super().server(theta, n_shards, rule, hyperparameters), self.delay)
+        return Delayed(super().server(theta, n_shards, rule, hyperparameters), self.delay, self.rng)
 
     def run(self, step, replicas, n_steps):
         for s in range(n_steps):
@@ -121,22 +133,27 @@ class Simulated(Local):
 
 
 class Delayed:
-    """A parameter server whose pushes are on their way until ``delay`` later pushes have been sent."""
+    """A parameter server whose pushes are on their way: push number i, with delay k drawn uniformly from
+    [low, high] (no draw when they are equal), is applied once push i + k has been sent; pushes due together are
+    applied in the order they were sent."""
 
-    def __init__(self, server, delay):
-        self.server, self.delay, self.queue = server, delay, collections.deque()
+    def __init__(self, server, delay, rng):
+        self.server, (self.low, self.high), self.rng = server, delay, rng
+        self.sent, self.queue = 0, []  # queue: a heap of (due, number, push)
 
     def fetch(self):
         return self.server.fetch()
 
     def push(self, grad, snapshots, origin=None):
-        self.queue.append((grad, snapshots))
-        if len(self.queue) > self.delay:
-            self.server.push(*self.queue.popleft())
+        self.sent += 1
+        k = self.low if self.low == self.high else int(self.rng.integers(self.low, self.high + 1))
+        heapq.heappush(self.queue, (self.sent + k, self.sent, (grad, snapshots)))
+        while self.queue and self.queue[0][0] <= self.sent:
+            self.server.push(*heapq.heappop(self.queue)[2])
 
     def flush(self):
         while self.queue:
-            self.server.push(*self.queue.popleft())
+            self.server.push(*heapq.heappop(self.queue)[2])
 
     def parameters(self):
         return self.server.parameters()

@@ -20,7 +20,8 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
 
     backend: "local" (default) one thread per replica, the server's shards locked one at a time; "simulated" the
     replicas take turns step by step in this thread, a push reaches the server ``delay`` server updates after it
-    is sent, and a run is deterministic for a random_state; "ray" or a :class:`RayBackend` the replicas as Ray
+    is sent (an int, or a range (low, high) to draw each push's delay from), and a run is deterministic for a
+    random_state; "ray" or a :class:`RayBackend` the replicas as Ray
     tasks, the shards as Ray actors. Returns a LinearModel (history: the training loss at the server's
     parameters after each epoch, and the server updates so far).
     """
@@ -37,7 +38,7 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     replicas = [_Replica(i, np.arange(i, problem.n, n_replicas)) for i in range(n_replicas)]
     steps_per_epoch = max(-(-len(r.rows) // batch_size) for r in replicas)
     history = []
-    with _backend.start(backend, problem, delay) as runner:
+    with _backend.start(backend, problem, delay, rng) as runner:
         ps = runner.server(problem.zeros(), n_shards, server, server_hyperparameters)
         step = _DownpourStep(problem, ps, batch_size, n_fetch, n_push, local_lr)
         if warm_start:
