@@ -1,7 +1,9 @@
 """Build of gdfast's C extension: csrc/ + gdfast/_kernels.pyx.
 
 One compiler test decides OpenMP: with it the kernels are built with -fopenmp, without it (or with
-GDFAST_NO_OPENMP=1) the same sources are built serial and a warning says so.
+GDFAST_NO_OPENMP=1) the same sources are built serial and a warning says so. GDFAST_SANITIZE=1 builds them
+with AddressSanitizer and UndefinedBehaviorSanitizer (any report aborts); run Python with the sanitizer runtimes
+preloaded (see .ci/sanitize).
 """
 import os
 import sys
@@ -19,6 +21,7 @@ OPENMP_TEST = "#include <omp.h>\nint main(void) { return omp_get_max_threads() >
 # vectorise: neither changes a result, they only drop errno and floating-point traps, which nothing here uses.
 # -ffp-contract=off keeps a*b+c rounded as written (no silent FMA), so every CPU gives the same bits.
 BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fopenmp-simd"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"]
 
 
 def compiler_accepts_openmp(compiler):
@@ -35,15 +38,20 @@ def compiler_accepts_openmp(compiler):
     return True
 
 
+def _flag(name):
+    return os.environ.get(name, "") in ("1", "true", "yes")
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
-        use_openmp = os.environ.get("GDFAST_NO_OPENMP", "") not in ("1", "true", "yes")
+        use_openmp = not _flag("GDFAST_NO_OPENMP")
         if use_openmp and not compiler_accepts_openmp(self.compiler):
             warnings.warn("gdfast: the compiler does not support OpenMP; building the kernels serial (one thread)")
             use_openmp = False
+        sanitize = SANITIZE_FLAGS if _flag("GDFAST_SANITIZE") else []
         for ext in self.extensions:
-            ext.extra_compile_args = BASE_FLAGS + (["-fopenmp"] if use_openmp else [])
-            ext.extra_link_args = ["-fopenmp"] if use_openmp else []
+            ext.extra_compile_args = BASE_FLAGS + (["-fopenmp"] if use_openmp else []) + sanitize
+            ext.extra_link_args = (["-fopenmp"] if use_openmp else []) + sanitize
         super().build_extensions()
 
 
