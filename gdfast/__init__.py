@@ -15,6 +15,7 @@ from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum
 from ._sparse import RowSparse
 from ._threads import set_num_threads
 from .minimize import minimize
+from .checkpoint import load, save
 from .train import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit
 
 __version__ = "0.1.0"
@@ -23,7 +24,7 @@ __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
            "GradientNoise", "losses", "schedules", "hogwild", "distributed",
-           "datasets"]  # GDClassifier, GDRegressor: on first use
+           "datasets", "save", "load"]  # GDClassifier, GDRegressor: on first use
 
 
 def __getattr__(name):

@@ -1,6 +1,9 @@
-"""`python -m gdfast [demo | train FILE]`: the rules at work, and training linear models on svmlight files.
+"""`python -m gdfast demo | plot | bench | train`: gdfast at work, its pictures, its benchmarks, and training
+linear models on svmlight files.
 
-    python -m gdfast demo                  every rule fitting a small least-squares problem
+    python -m gdfast demo [--out DIR] [--data FILE.svm] [--rows N] [--epochs E] [--quick]
+    python -m gdfast plot beale|saddle|ravine|rosenbrock [--optimizers sgd adam ...] [--steps N] [--out DIR]
+    python -m gdfast bench [--full] [--only dense sparse ...]
     python -m gdfast train FILE.svm [--loss logistic] [--optimizer adagrad] [--lr 0.1] [--batch-size 1]
                                     [--epochs 5] [--alpha 0] [--test FILE.svm] [--out model.npz]
 """
@@ -13,41 +16,6 @@ import numpy as np
 import gdfast as gd
 
 
-def least_squares(n_samples=2000, n_features=200, seed=0):
-    """A deterministic, ill-conditioned least-squares problem: features scaled over two decades."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, n_features)) * np.logspace(0, -2, n_features)
-    w_true = rng.standard_normal(n_features)
-    y = X @ w_true + 0.01 * rng.standard_normal(n_samples)
-    return X, y
-
-
-def demo(steps=500, batch_size=64, seed=0):
-    X, y = least_squares(seed=seed)
-    rng = np.random.default_rng(seed)
-    batches = [rng.integers(0, len(y), batch_size) for _ in range(steps)]
-    lr = {"sgd": 0.05, "momentum": 0.01, "nag": 0.01, "adagrad": 0.5, "adadelta": 1.0, "rmsprop": 0.01,
-          "adam": 0.05, "adamax": 0.05, "nadam": 0.05, "amsgrad": 0.05}
-    print(f"gdfast {gd.__version__}  OpenMP: {gd.openmp_enabled()}  threads: {gd.get_num_threads()}")
-    print(f"mini-batch GD ({batch_size} of {len(y)} rows, {steps} steps) on least squares, "
-          f"{X.shape[1]} features, condition ~1e4\n")
-    print(f"{'rule':10} {'lr':>6}  {'start loss':>10}  {'final loss':>10}  {'µs/step (kernel)':>16}")
-    for name, rule in gd.RULES.items():
-        w = np.zeros(X.shape[1])
-        opt = gd.OPTIMIZERS[name]([w], lr=lr[name])
-        start = 0.5 * np.mean((X @ w - y) ** 2)
-        kernel_time = 0.0
-        for idx in batches:
-            Xb, yb = X[idx], y[idx]
-            g = Xb.T @ (Xb @ w - yb) / batch_size
-            t0 = time.perf_counter()
-            opt.step(g)
-            kernel_time += time.perf_counter() - t0
-        final = 0.5 * np.mean((X @ w - y) ** 2)
-        print(f"{rule.class_name:10} {lr[name]:>6g}  {start:>10.4f}  {final:>10.4f}  "
-              f"{kernel_time / steps * 1e6:>16.2f}")
-
-
 def sparse_classification(n_samples=50_000, n_features=2_000, nnz=20, seed=0):
     """A sparse two-class problem: nnz random features per row, labels from a random linear model."""
     import scipy.sparse as sp
@@ -57,21 +25,6 @@ def sparse_classification(n_samples=50_000, n_features=2_000, nnz=20, seed=0):
                       shape=(n_samples, n_features))
     y = (X @ rng.standard_normal(n_features) + 0.5 * rng.logistic(size=n_samples) > 0).astype(int)
     return X, y
-
-
-def demo_fit(epochs=3):
-    X, y = sparse_classification()
-    cut = len(y) * 4 // 5
-    print(f"\ngd.fit: logistic regression, {cut} sparse examples x {X.shape[1]} features "
-          f"({X.nnz // len(y)} nonzeros each), {epochs} epochs\n")
-    print(f"{'optimizer':10} {'batch':>5}  {'train loss':>10}  {'test acc':>8}  {'s/epoch':>8}")
-    for optimizer, batch, lr in (("sgd", 1, 0.1), ("adagrad", 1, 0.1), ("adam", 32, 0.01), ("nag", None, 5.0)):
-        model = gd.fit("logistic", X[:cut], y[:cut], optimizer, batch_size=batch, epochs=epochs, lr=lr,
-                       progress=False, random_state=0)
-        acc = np.mean(model.predict(X[cut:]) == y[cut:])
-        seconds = np.mean([h["seconds"] for h in model.history_])
-        print(f"{optimizer:10} {batch or 'all':>5}  {model.history_[-1]['train_loss']:>10.4f}  {acc:>8.3f}  "
-              f"{seconds:>8.4f}")
 
 
 def train(args):
@@ -105,10 +58,23 @@ def train(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m gdfast", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command")
-    demo_args = commands.add_parser("demo", help="every rule fitting a small least-squares problem")
-    demo_args.add_argument("--steps", type=int, default=500)
+    parser = argparse.ArgumentParser(prog="python -m gdfast", description="gdfast's demo, pictures, "
+                                     "benchmarks, and training linear models on svmlight files")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_args = commands.add_parser("demo", help="every part of gdfast on real-sized data (about a minute)")
+    demo_args.add_argument("--out", default="gdfast-demo", help="where the tables and pictures go")
+    demo_args.add_argument("--data", help="an svmlight file with two classes instead of the built-in data set")
+    demo_args.add_argument("--rows", type=int, default=150_000, help="rows of the built-in data set")
+    demo_args.add_argument("--epochs", type=int, default=3)
+    demo_args.add_argument("--quick", action="store_true", help="a small run of every part (seconds)")
+    plot_args = commands.add_parser("plot", help="the rules' trajectories on a test surface (PNG and GIF)")
+    plot_args.add_argument("surface", choices=["beale", "saddle", "ravine", "rosenbrock"])
+    plot_args.add_argument("--optimizers", nargs="+", choices=list(gd.OPTIMIZERS), default=None)
+    plot_args.add_argument("--steps", type=int, default=None)
+    plot_args.add_argument("--out", default=".")
+    bench_args = commands.add_parser("bench", help="the benchmark suite, quick (the source tree's bench/)")
+    bench_args.add_argument("--full", action="store_true", help="the full sizes (minutes; writes bench/results)")
+    bench_args.add_argument("--only", nargs="+", help="benchmarks to run, e.g. dense sparse")
     train_args = commands.add_parser("train", help="fit a linear model on an svmlight file")
     train_args.add_argument("file")
     train_args.add_argument("--loss", default="logistic", choices=list(gd.losses.LOSSES))
@@ -121,15 +87,24 @@ def main(argv=None):
     train_args.add_argument("--out", help="save coef, intercept and classes to this .npz")
     train_args.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.command == "train":
-        args.batch_size = args.batch_size or None
-        train(args)
-        return
-    steps = getattr(args, "steps", 500)
-    if steps < 1:
-        parser.error("--steps must be >= 1")
-    demo(steps=steps)
-    demo_fit()
+    try:
+        if args.command == "train":
+            args.batch_size = args.batch_size or None
+            train(args)
+        elif args.command == "demo":
+            from . import demo
+            demo.run(args.out, args.data, args.rows, args.epochs, quick=args.quick)
+        elif args.command == "plot":
+            from . import viz
+            for path in viz.plot_command(args.surface, args.optimizers, args.steps, args.out):
+                print(f"wrote {path}")
+        else:
+            from . import benchmarks
+            results = benchmarks.run(quick=not args.full, only=args.only)
+            if any(code for _, code, _ in results):
+                sys.exit(1)
+    except (ValueError, ImportError) as e:  # bad arguments, or an extra that is not installed
+        parser.error(str(e))
 
 
 if __name__ == "__main__":

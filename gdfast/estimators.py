@@ -42,6 +42,11 @@ class _GDEstimator(BaseEstimator):
         self.n_iter_ = len(model.history_)
         return self
 
+    def save(self, path):
+        """Write the estimator, its parameters and its fitted model to a checkpoint (``gd.load`` reads it)."""
+        from .checkpoint import save
+        save(self, path)
+
     def _validated(self, X, reset):
         return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset)
 

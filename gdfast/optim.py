@@ -185,6 +185,13 @@ class Optimizer:
         hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
         return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper})"
 
+    def save(self, path):
+        """Write the parameters, the state, the step count and the exact sparse mode's counters (as they stand:
+        nothing is flushed) to a checkpoint; ``gd.load(path)`` returns an optimizer over copies of the
+        parameters that continues bitwise as this one would (see gdfast.checkpoint)."""
+        from .checkpoint import save
+        save(self, path)
+
     def __reduce__(self):
         """Pickling: the parameters (pickle keeps them shared with whatever else holds them) and the state.
         Parameters that come back read-only (a read-only memory map) are copied."""

@@ -83,6 +83,7 @@ class LinearModel:
     def __init__(self, loss, W, b, classes, history, optimizer, eta0):
         self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
         self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
+        self._resume = None  # set by fit: what continuing it exactly needs (_resume_state)
         self.coef_ = W[:, 0] if loss == "squared" else W.T
         self.intercept_ = b
 
@@ -90,7 +91,8 @@ class LinearModel:
         """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""
         opt = self.optimizer_  # None for a model trained elsewhere (gdfast.distributed)
         return {"loss": self.loss, "W": self._W, "b": self._b, "classes": self.classes_, "history": self.history_,
-                "eta0": self._eta0, "rule": opt and opt.rule.name, "optimizer": opt and opt.state_dict()}
+                "eta0": self._eta0, "rule": opt and opt.rule.name, "optimizer": opt and opt.state_dict(),
+                "resume": self._resume}
 
     def __setstate__(self, state):
         W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
@@ -99,6 +101,13 @@ class LinearModel:
             opt = OPTIMIZERS[state["rule"]]([W, b])
             opt.load_state_dict(state["optimizer"])
         self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
+        self._resume = state.get("resume")
+
+    def save(self, path):
+        """Write the model, its optimizer and what continuing its fit needs to a checkpoint (``gd.load``
+        reads it; see gdfast.checkpoint)."""
+        from .checkpoint import save
+        save(self, path)
 
     def decision_function(self, X):
         """x W + b: (n,) for one output, (n, K) for softmax."""
@@ -158,8 +167,10 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     Dense data trains on one thread (its steps use gd's threads for a large W).
     classes: every class a classifier will see (when y may lack some, as in one batch of a stream).
     init: a LinearModel to continue training (its parameters, optimizer state, step count, schedule position
-    and history; the loss, features, dtype and optimizer must match); ``**hyperparameters`` then update its
-    optimizer's.
+    and state, history, random streams and early-stopping record: two fits of k epochs on one thread equal one
+    of 2k, also after model.save and gd.load; the loss, features, dtype and optimizer must match; X, y and
+    random_state should be the same for a validation_fraction split to be); ``**hyperparameters`` then update
+    its optimizer's.
     """
     loss = losses.loss_name(loss)
     for name in ("sparse", "check_finite"):
@@ -195,11 +206,13 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (_HotFeatures)
     if hot is not None:
         train, W, opt = hot.renumbered(arrays, y_enc, n, d), *hot.to_internal(W, b, opt)
-    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt),
-                                 [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)], LAZY,
+    scratches = [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)]
+    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt), scratches, LAZY,
                                  bool(fit_intercept), intercept_scale, *(hot.kernel_args() if hot else ()))
     sched = schedules.schedule(schedule)
     best, first_epoch = (math.inf, None), len(history)
+    if init is not None and getattr(init, "_resume", None) is not None:
+        best = _resumed(init._resume, W, b, rng, scratches, sched, early_stopping, best)
     n_steps = threads * -(-(-(-n // threads)) // int(batch_size))  # step numbers an epoch may use (linear.h)
     scores = _fixed_difficulty(curriculum, X, y, n)
     bar = _progress(progress, epochs)
@@ -234,11 +247,42 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
             break
     if bar is not None:
         bar.close()
+    resume = _resume_state(rng, scratches, sched, best if hot is None else (math.inf, None))
     if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
+        resume["last"] = (W.copy(), b.copy())  # where training stood: a continued fit goes on from there
         W[...], b[...] = best[1][0], best[1][1]
     if hot is not None:
         W, opt = hot.back(W, opt, W_user, opt_user)
-    return LinearModel(loss, W, b, classes, history, opt, eta0)
+    fitted = LinearModel(loss, W, b, classes, history, opt, eta0)
+    fitted._resume = resume
+    return fitted
+
+
+def _resume_state(rng, scratches, sched, best):
+    """What a later fit(init=model) needs to continue this one exactly: the random streams (shuffling and each
+    thread's noise generator), the schedule's state and the early-stopping record (value, W, b, epoch)."""
+    return {"rng": rng.bit_generator.state, "streams": [s["rng"].copy() for s in scratches],
+            "schedule": {"class": type(sched).__name__,
+                         "state": {k: v for k, v in vars(sched).items() if k.startswith("_")}},
+            "best": None if best[1] is None else (best[0], best[1][0].copy(), best[1][1].copy(), best[1][2]),
+            "last": None}
+
+
+def _resumed(resume, W, b, rng, scratches, sched, early_stopping, best):
+    """Continue the streams and records of the fit that made init (see _resume_state); returns ``best``. The
+    noise streams continue where the thread count is the same."""
+    rng.bit_generator.state = resume["rng"]
+    if len(resume["streams"]) == len(scratches):
+        for scratch, stream in zip(scratches, resume["streams"]):
+            scratch["rng"][...] = stream
+    if resume["schedule"]["class"] == type(sched).__name__:
+        vars(sched).update(resume["schedule"]["state"])
+    if resume["last"] is not None:  # the model holds its best epoch's parameters; training went on from these
+        W[...], b[...] = resume["last"]
+    if early_stopping is not None and resume["best"] is not None:
+        value, W, b, epoch = resume["best"]
+        best = (value, (W.copy(), b.copy(), epoch))
+    return best
 
 
 class _HotFeatures:

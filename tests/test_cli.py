@@ -1,15 +1,32 @@
-"""python -m gdfast: the demo and the train command on svmlight files."""
+"""python -m gdfast: the demo, the plot command and the train command on svmlight files."""
 import numpy as np
 import pytest
+
+import gdfast as gd
 
 from gdfast.__main__ import main, sparse_classification
 
 
-def test_demo_runs_every_rule(capsys):
-    main(["demo", "--steps", "20"])
+def test_quick_demo_runs_every_part(tmp_path, capsys):
+    """Every rule in both modes, Hogwild!, the BatchNorm comparison and the pictures, on small sizes."""
+    from PIL import Image
+    main(["demo", "--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    for name in ("SGD", "Adam", "AMSGrad", "gd.fit"):
-        assert name in out
+    for rule in gd.RULES.values():
+        assert sum(line.startswith(f"| {rule.class_name} |") for line in out.splitlines()) == 2, rule.name
+    assert "(b) Hogwild!" in out and "(c) Batch normalization" in out
+    assert (tmp_path / "results.md").read_text().startswith("# gdfast demo")
+    for name in ("beale.png", "saddle.png", "beale.gif", "saddle.gif"):
+        with Image.open(tmp_path / name) as image:
+            assert image.size[0] > 100
+
+
+def test_plot_command_writes_the_pictures(tmp_path, capsys):
+    main(["plot", "ravine", "--optimizers", "sgd", "adam", "--steps", "10", "--out", str(tmp_path)])
+    assert (tmp_path / "ravine.png").stat().st_size > 1000 and (tmp_path / "ravine.gif").exists()
+    assert capsys.readouterr().out.count("wrote") == 2
+    with pytest.raises(SystemExit):
+        main(["plot", "ravine", "--steps", "0"])
 
 
 def test_train_on_svmlight_files(tmp_path, capsys):

@@ -1,0 +1,112 @@
+"""Checkpoints: save, load, and a resumed run bitwise equal to an uninterrupted one."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import gdfast as gd
+from test_train import classification
+
+
+def gradients(rng, n, steps):
+    """Dense, CSR and RowSparse gradients in turn, for a (n // 8, 8) parameter and a 1-D one."""
+    out = []
+    for k in range(steps):
+        if k % 3 == 0:
+            out.append([rng.standard_normal((n // 8, 8)), rng.standard_normal(n)])
+        elif k % 3 == 1:
+            rows = np.sort(rng.choice(n // 8, 5, replace=False))
+            out.append([gd.RowSparse(rows, rng.standard_normal((5, 8))),
+                        sp.random(1, n, 0.02, "csr", random_state=rng)])
+        else:
+            out.append([sp.random(n // 8, 8, 0.05, "csr", random_state=rng), rng.standard_normal(n)])
+    return out
+
+
+@pytest.mark.parametrize("sparse", ["lazy", "exact"])
+@pytest.mark.parametrize("rule", list(gd.OPTIMIZERS))
+def test_optimizer_resumes_bitwise(tmp_path, rule, sparse):
+    """20 steps, save (mid-way through exact-mode catch-up), load, 20 more == 40 steps without a break."""
+    rng = np.random.default_rng(0)
+    grads = gradients(rng, 256, 40)
+    params = [np.zeros((32, 8)), np.zeros(256)]
+    whole = gd.OPTIMIZERS[rule]([p.copy() for p in params], sparse=sparse, lr=0.01)
+    for g in grads:
+        whole.step(g)
+    first = gd.OPTIMIZERS[rule]([p.copy() for p in params], sparse=sparse, lr=0.01)
+    for g in grads[:20]:
+        first.step(g)
+    first.save(tmp_path / "opt.npz")
+    resumed = gd.load(tmp_path / "opt.npz")
+    assert type(resumed) is type(first) and resumed.t == 20 and resumed.sparse == sparse
+    for g in grads[20:]:
+        resumed.step(g)
+    resumed.flush()
+    whole.flush()
+    for a, b in zip(resumed.params, whole.params):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(resumed.state, whole.state):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_fit_resumes_bitwise_with_shuffling_noise_schedule_and_early_stopping(tmp_path):
+    """3 + 3 epochs through a checkpoint == 6 epochs: the shuffling order, the gradient-noise stream, the
+    threshold schedule's state and the early-stopping record all continue."""
+    X, y = classification(sparse=True)
+    kwargs = dict(batch_size=4, lr=0.2, progress=False, n_threads=1, random_state=3,
+                  gradient_noise=gd.GradientNoise(0.01), validation_fraction=0.2)
+    make = dict(schedule=lambda: gd.schedules.Threshold(factor=0.5, patience=0, threshold=0.5),
+                early_stopping=lambda: gd.EarlyStopping(patience=100))
+    whole = gd.fit("logistic", X, y, "adam", epochs=6, **kwargs, **{k: f() for k, f in make.items()})
+    first = gd.fit("logistic", X, y, "adam", epochs=3, **kwargs, **{k: f() for k, f in make.items()})
+    first.save(tmp_path / "model.npz")
+    loaded = gd.load(tmp_path / "model.npz")
+    second = gd.fit("logistic", X, y, "adam", epochs=3, init=loaded, **kwargs, **{k: f() for k, f in make.items()})
+    np.testing.assert_array_equal(second.coef_, whole.coef_)
+    np.testing.assert_array_equal(second.intercept_, whole.intercept_)
+    assert [h["lr"] for h in second.history_] == [h["lr"] for h in whole.history_]
+    assert len({h["lr"] for h in whole.history_}) > 1  # the schedule did act
+    assert [h["val_loss"] for h in second.history_] == [h["val_loss"] for h in whole.history_]
+
+
+def test_model_checkpoint_keeps_predictions_classes_and_history(tmp_path):
+    X, y = classification()
+    labels = np.array(["cat", "dog", "eel"])[(np.arange(len(y)) + y) % 3]
+    model = gd.fit("softmax", X, labels, "adagrad", epochs=2, batch_size=8, lr=0.1, progress=False)
+    model.save(tmp_path / "m.npz")
+    loaded = gd.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.history_ == model.history_ and list(loaded.classes_) == ["cat", "dog", "eel"]
+    assert loaded.optimizer_.t == model.optimizer_.t
+
+
+def test_estimator_checkpoint(tmp_path):
+    X, y = classification()
+    est = gd.GDClassifier(optimizer="rmsprop", lr=0.01, max_iter=3, random_state=0,
+                          schedule=gd.schedules.StepDecay(0.5, 1))
+    est.fit(X, y)
+    est.save(tmp_path / "e.npz")
+    loaded = gd.load(tmp_path / "e.npz")
+    assert type(loaded) is gd.GDClassifier and loaded.get_params()["lr"] == 0.01
+    assert isinstance(loaded.schedule, gd.schedules.StepDecay) and loaded.schedule.factor == 0.5
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    np.testing.assert_array_equal(loaded.classes_, est.classes_)
+    gd.GDRegressor().save(tmp_path / "unfitted.npz")
+    assert not hasattr(gd.load(tmp_path / "unfitted.npz"), "model_")
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path):
+    opt = gd.Adam([np.zeros(100)])
+    opt.step(np.ones(100))
+    opt.save(tmp_path / "good.npz")
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[:len(data) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"not a checkpoint at all")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    for name in ("truncated", "garbage", "other"):
+        with pytest.raises(ValueError, match=f"{name}.npz"):
+            gd.load(tmp_path / f"{name}.npz")
+    with pytest.raises(FileNotFoundError):
+        gd.load(tmp_path / "missing.npz")
+    with pytest.raises(TypeError, match="gdfast saves an Optimizer"):
+        gd.save([1, 2], tmp_path / "list.npz")
