@@ -19,8 +19,8 @@ from ._registry import RULES
 
 # Learning-rate grids: the rule's default lr times these factors (Adadelta's lr is a plain multiplier, 1 the
 # survey's rule, so it gets factors around 1).
-LR_FACTORS = (1.0, 10.0, 100.0)
-ADADELTA_FACTORS = (0.3, 1.0, 3.0)
+LR_FACTORS = (1.0, 10.0, 100.0, 1000.0)
+ADADELTA_FACTORS = (0.3, 1.0, 3.0, 10.0)
 MODES = {"mini-batch 32": 32, "SGD": 1}
 
 
