@@ -63,9 +63,9 @@ extensions = [
         "gdfast._kernels",
         sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
         include_dirs=["csrc", np.get_include()],
-        depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h",
-                 "csrc/linear.h", "csrc/linear_impl.h", "csrc/random.h", "csrc/hogwild.h",
-                 "csrc/hogwild_impl.h"],
+        depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/variants.def", "csrc/kernels.def",
+                 "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h", "csrc/linear.h", "csrc/linear_impl.h",
+                 "csrc/random.h", "csrc/hogwild.h", "csrc/hogwild_impl.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
 ]

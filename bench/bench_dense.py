@@ -12,11 +12,11 @@ sizes totalling 1e6, for each of:
 Effective bandwidth counts 4*N*(3 + 2*slots) bytes per step (read g, read+write theta and each state slot).
 The roofline is the in-place triad y += a*x at N=1e7 (12 bytes/element), measured in the same run as the
 better of torch ``y.add_(x, alpha=a)`` and gdfast SGD (which is that triad); every rule at N=1e7 is reported
-as a percentage of it. The table is printed and written to bench/results/dense.md
-(bench/results/dense_quick.md with --quick).
+as a percentage of it. The table is printed and written to bench/results/dense.md (printed only with --quick).
+Without torch (``pip install -e ".[bench]"``) its columns read n/a.
 
 Run:  python bench/bench_dense.py            # full run, a few minutes
-      python bench/bench_dense.py --quick    # smoke test: fewer repetitions, no N=1e7
+      python bench/bench_dense.py --quick    # smoke test: fewer repetitions, no N=1e5 or 1e7, printed only
 """
 import argparse
 import os
@@ -24,11 +24,12 @@ import platform
 import sys
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
-from timing import best_of_rounds, git_head, machine, noisy_lines, write_result  # noqa: E402
+from timing import best_of_rounds, git_head, machine, noisy_lines, optional_import, write_result  # noqa: E402
+
+torch = optional_import("torch")
 
 THREADS = 2
 SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}
@@ -41,23 +42,26 @@ def gdfast_step(rule, params, grads):
     return lambda: opt.step(grads)
 
 
-TORCH = {  # rule -> (torch.optim class, kwargs)
-    "sgd": (torch.optim.SGD, dict(lr=0.01)),
-    "momentum": (torch.optim.SGD, dict(lr=0.01, momentum=0.9)),
-    "nag": (torch.optim.SGD, dict(lr=0.01, momentum=0.9, nesterov=True)),
-    "adagrad": (torch.optim.Adagrad, dict(lr=0.01)),
-    "adadelta": (torch.optim.Adadelta, dict(lr=1.0, rho=0.9)),
-    "rmsprop": (torch.optim.RMSprop, dict(lr=1e-3, alpha=0.9)),
-    "adam": (torch.optim.Adam, dict(lr=1e-3)),
-    "adamax": (torch.optim.Adamax, dict(lr=2e-3)),
-    "nadam": (torch.optim.NAdam, dict(lr=2e-3)),
-    "amsgrad": (torch.optim.Adam, dict(lr=1e-3, amsgrad=True)),
+TORCH = {  # rule -> (torch.optim class name, kwargs)
+    "sgd": ("SGD", dict(lr=0.01)),
+    "momentum": ("SGD", dict(lr=0.01, momentum=0.9)),
+    "nag": ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True)),
+    "adagrad": ("Adagrad", dict(lr=0.01)),
+    "adadelta": ("Adadelta", dict(lr=1.0, rho=0.9)),
+    "rmsprop": ("RMSprop", dict(lr=1e-3, alpha=0.9)),
+    "adam": ("Adam", dict(lr=1e-3)),
+    "adamax": ("Adamax", dict(lr=2e-3)),
+    "nadam": ("NAdam", dict(lr=2e-3)),
+    "amsgrad": ("Adam", dict(lr=1e-3, amsgrad=True)),
 }
 
 
 def torch_step(rule, params, grads, mode):
-    """mode 'foreach' or 'fused'; None when torch refuses that mode for this rule on CPU."""
-    cls, kw = TORCH[rule]
+    """mode 'foreach' or 'fused'; None when torch refuses that mode for this rule on CPU, or is not installed."""
+    if torch is None:
+        return None
+    name, kw = TORCH[rule]
+    cls = getattr(torch.optim, name)
     ps = [torch.from_numpy(p) for p in params]  # torch's own copies below: the peers never share memory
     ps = [p.clone().requires_grad_(True) for p in ps]
     for p, g in zip(ps, grads):
@@ -156,28 +160,30 @@ def cases(quick):
     sizes = rng.integers(1, 20_000, 100)
     sizes = np.floor(sizes / sizes.sum() * 1_000_000).astype(int)
     sizes[0] += 1_000_000 - sizes.sum()
-    out = [("1e3", [1000]), ("1e5", [100_000])]
-    if not quick:
-        out.append(("1e7", [10_000_000]))
-    out.append((LIST_CASE, list(sizes)))
-    return out
+    if quick:
+        return [("1e3", [1000]), (LIST_CASE, list(sizes))]
+    return [("1e3", [1000]), ("1e5", [100_000]), ("1e7", [10_000_000]), (LIST_CASE, list(sizes))]
 
 
 def roofline(budget):
-    """GB/s of the in-place triad y += a*x at N=1e7, float32: torch add_ and gdfast SGD."""
+    """GB/s of the in-place triad y += a*x at N=1e7, float32: torch add_ (where installed) and gdfast SGD."""
     n = 10_000_000
-    x, y = torch.randn(n), torch.randn(n)
     w, g = np.random.default_rng(1).standard_normal((2, n), dtype=np.float32)
-    t = best_of_rounds({"torch add_": lambda: y.add_(x, alpha=1e-6), "gdfast sgd": gdfast_step("sgd", [w], [g])},
-                       budget, "roofline ")
+    steps = {"gdfast sgd": gdfast_step("sgd", [w], [g])}
+    if torch is not None:
+        x, y = torch.randn(n), torch.randn(n)
+        steps = {"torch add_": lambda: y.add_(x, alpha=1e-6), **steps}
+    t = best_of_rounds(steps, budget, "roofline ")
     return {k: 12 * n / us / 1e3 for k, us in t.items()}
 
 
 def header():
     return [f"- hardware: {machine()}",
-            f"- gdfast commit {git_head()}; python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
+            f"- gdfast commit {git_head()}; python {platform.python_version()}, "
+            f"torch {torch.__version__ if torch else 'not installed'}, numpy {np.__version__}",
             f"- gdfast openmp_enabled: {gd.openmp_enabled()}, threads: gdfast {gd.get_num_threads()}, "
-            f"torch {torch.get_num_threads()} (numpy ufuncs: 1), min_per_thread {_min_per_thread()}",
+            f"torch {torch.get_num_threads() if torch else 'n/a'} (numpy ufuncs: 1), "
+            f"min_per_thread {_min_per_thread()}",
             "- float32; median us per step; GB/s = 4*N*(3 + 2*slots) bytes / time"]
 
 
@@ -192,11 +198,12 @@ def fmt(x, spec=".1f"):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions, skip N=1e7")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, N=1e3 and the 100 arrays only")
     args = ap.parse_args()
-    torch.set_num_threads(THREADS)
+    if torch is not None:
+        torch.set_num_threads(THREADS)
     gd.set_num_threads(THREADS)
-    budget = 0.06 if args.quick else 0.6  # seconds of timed calls per measurement, over ROUNDS rounds
+    budget = 0.03 if args.quick else 0.6  # seconds of timed calls per measurement, over ROUNDS rounds
 
     roof = roofline(budget)
     roof_gbs = max(roof.values())
@@ -219,16 +226,18 @@ def main():
                      "numpy": numpy_step(rule, params, grads)}
             t = best_of_rounds(steps, budget, f"{rule} {label} ")
             del steps
-            best = min(t[k] for k in ("foreach", "fused") if t[k] is not None)
+            best = min((t[k] for k in ("foreach", "fused") if t[k] is not None), default=None)
+            speedup = "n/a" if best is None else f"{best / t['gdfast']:.2f}x"
             gbs = 4 * n * (3 + 2 * SLOTS[rule]) / t["gdfast"] / 1e3
             pct = f"{100 * gbs / roof_gbs:.0f}%" if n == 10_000_000 else ""
             row = (f"| {rule} | {label} | {t['gdfast']:.1f} | {fmt(t['foreach'])} | {fmt(t['fused'])} | "
-                   f"{t['numpy']:.1f} | {best / t['gdfast']:.2f}x | {gbs:.1f} | {pct} |")
+                   f"{t['numpy']:.1f} | {speedup} | {gbs:.1f} | {pct} |")
             print(row, flush=True)
             lines.append(row)
     lines += noisy_lines()
     print("\n".join(noisy_lines()))
-    write_result("dense_quick.md" if args.quick else "dense.md", lines)  # a smoke test never overwrites the full table
+    write_result("dense.md", lines, args.quick)  # a smoke test never overwrites the full table
+
 
 if __name__ == "__main__":
     sys.exit(main())

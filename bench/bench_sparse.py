@@ -22,8 +22,11 @@ The floor is the bytes a lazy step must move, 65,536 x (4 + 8 x (1 + slots)) (re
 the parameter and each slot), at the streaming bandwidth of a dense y += a*x measured in the same run. Also
 reported: the time to check a CSR gradient's structure (its indptr has one entry per table row).
 
+Without torch (``pip install -e ".[bench]"``) its columns read n/a. The tables are printed and written to
+bench/results/sparse.md (printed only with --quick).
+
 Run:  python bench/bench_sparse.py            # full run, a few minutes
-      python bench/bench_sparse.py --quick    # smoke test, fewer repetitions
+      python bench/bench_sparse.py --quick    # smoke test: fewer repetitions, tables of 1e5 and 1e4 rows
 """
 import argparse
 import os
@@ -32,12 +35,14 @@ import sys
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
 from gdfast import _validate  # noqa: E402
-from timing import best_of_rounds, git_head, machine, median_us, noisy_lines, write_result  # noqa: E402
+from timing import (best_of_rounds, git_head, machine, median_us, noisy_lines, optional_import,  # noqa: E402
+                    write_result)
+
+torch = optional_import("torch")
 
 THREADS = 2
 POOL = 64  # gradients cycled through
@@ -137,7 +142,7 @@ def check_us(grads, shape, budget):
 def run_case(label, shape, pool, rules, budget, torch_peers):
     """{rule: {peer: us}} for gdfast on each format (lazy; exact for the closed-form rules) and torch."""
     formats = {"rows": [as_rows(r, v, shape) for r, v in pool], "csr": [as_csr(r, v, shape) for r, v in pool]}
-    tg = [as_torch(r, v, shape) for r, v in pool]
+    tg = [as_torch(r, v, shape) for r, v in pool] if torch_peers else []
     out = {}
     for rule in rules:
         steps = {}
@@ -157,29 +162,40 @@ def ratio(a, b, spec=".1f"):
     return "n/a" if a is None or b is None else format(a / b, spec)
 
 
+def sci(n):
+    """1e6 for 1_000_000."""
+    return f"{n:.0e}".replace("e+0", "e")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, an embedding table of 1e5 rows "
+                    "(1e4 for the steady state of the replaying rules)")
     args = ap.parse_args()
-    torch.set_num_threads(THREADS)
     gd.set_num_threads(THREADS)
     budget = 0.06 if args.quick else 0.6
+    n_rows = 100_000 if args.quick else 1_000_000  # rows of the embedding table, and of the steady-state table
+    steady_rows = n_rows // 10
     rng = np.random.default_rng(0)
     roof = roofline(budget)
-    torch_peers = {"adam": torch.optim.SparseAdam, "adagrad": torch.optim.Adagrad}
+    torch_peers = {}
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+        torch_peers = {"adam": torch.optim.SparseAdam, "adagrad": torch.optim.Adagrad}
 
     lines = ["# gdfast sparse step benchmark", "",
              f"- hardware: {machine()}",
-             f"- gdfast commit {git_head()}; python {platform.python_version()}, torch {torch.__version__}, "
-             f"numpy {np.__version__}; threads: gdfast {gd.get_num_threads()}, torch {torch.get_num_threads()}",
+             f"- gdfast commit {git_head()}; python {platform.python_version()}, "
+             f"torch {torch.__version__ if torch else 'not installed'}, numpy {np.__version__}; "
+             f"threads: gdfast {gd.get_num_threads()}, torch {torch.get_num_threads() if torch else 'n/a'}",
              f"- float32; median us per step over a pool of {POOL} gradients; streaming bandwidth (y += a*x, "
              f"N=1e7) {roof:.1f} GB/s", ""]
 
-    shape = (1_000_000, 64)
+    shape = (n_rows, 64)
     emb, emb_csr = run_case("embedding", shape, embedding_pool(rng, shape[0]), list(SLOTS), budget, torch_peers)
     check = check_us(emb_csr, shape, budget)
     del emb_csr
-    lines += ["## Embedding 1e6 x 64, 1024 rows (65,536 entries) per step", "",
+    lines += [f"## Embedding {sci(n_rows)} x 64, 1024 rows (65,536 entries) per step", "",
               "torch: SparseAdam for adam, Adagrad with a sparse gradient for adagrad. Exact mode of the replaying "
               "rules: next table.", "",
               "| rule | RowSparse lazy us | RowSparse exact us | exact / lazy | CSR lazy us | CSR exact us | torch us "
@@ -191,18 +207,19 @@ def main():
                      f"{ratio(t.get('rows exact'), t['rows lazy'], '.2f')} | {t['csr lazy']:.1f} | "
                      f"{fmt(t.get('csr exact'))} | {fmt(t.get('torch'))} | {ratio(t.get('torch'), t['rows lazy'])} | "
                      f"{floor:.1f} | {t['rows lazy'] / floor:.1f} |")
-    lines += ["", f"CSR structure check of one gradient (indptr of 1e6 + 1 entries, 65,536 indices): {check:.1f} us "
-              f"of the {emb['adam']['csr lazy']:.1f} us of a CSR lazy Adam step.", ""]
+    lines += ["", f"CSR structure check of one gradient (indptr of {sci(n_rows)} + 1 entries, 65,536 indices): "
+              f"{check:.1f} us of the {emb['adam']['csr lazy']:.1f} us of a CSR lazy Adam step.", ""]
 
     lines += ["## Exact mode of the replaying rules, steady state", "",
-              "A 1e5 x 64 table, RowSparse gradients from a pool of 512 (mean gap between two touches of a row ~98 "
-              "steps), after 4 x gap warm-up steps; extrapolated to the 1e6-row table (gap ~977) as "
-              "lazy + 65,536 x 977 x ns.", "",
-              "| rule | exact us (1e5 rows) | ns per replayed coordinate-step | estimated exact us (1e6 rows) |",
+              f"A {sci(steady_rows)} x 64 table, RowSparse gradients from a pool of 512 (mean gap between two touches "
+              f"of a row ~{steady_rows / 1024:.0f} steps), after 4 x gap warm-up steps; extrapolated to the "
+              f"{sci(n_rows)}-row table (gap ~{n_rows / 1024:.0f}) as lazy + 65,536 x {n_rows / 1024:.0f} x ns.", "",
+              f"| rule | exact us ({sci(steady_rows)} rows) | ns per replayed coordinate-step | "
+              f"estimated exact us ({sci(n_rows)} rows) |",
               "|---|---:|---:|---:|"]
     for rule in REPLAYED:
-        us, ns, _ = steady_exact_ns(rule, rng, 100_000, budget)
-        est = emb[rule]["rows lazy"] + 65536 * (1e6 / 1024) * ns / 1e3
+        us, ns, _ = steady_exact_ns(rule, rng, steady_rows, budget)
+        est = emb[rule]["rows lazy"] + 65536 * (n_rows / 1024) * ns / 1e3
         lines.append(f"| {rule} | {us:.0f} | {ns:.3f} | {est:.0f} |")
         print(lines[-1], flush=True)
 
@@ -217,7 +234,7 @@ def main():
                      f"{fmt(t.get('torch'))} | {ratio(t.get('torch'), t['csr lazy'])} |")
     lines += noisy_lines()
     print("\n".join(lines))
-    write_result("sparse_quick.md" if args.quick else "sparse.md", lines)
+    write_result("sparse.md", lines, args.quick)
 
 
 def fmt(x, spec=".1f"):

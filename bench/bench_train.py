@@ -11,8 +11,11 @@ frequencies, ~30 nonzeros per row, float64), or an svmlight file (--svm FILE, wi
   log-loss after EPOCHS epochs.
 * Mini-batch curves: Adam and Adagrad with batches of 64 and 256, the test log-loss after each epoch.
 
+Printed and written to bench/results/train.md (printed only with --quick). Without scikit-learn
+(``pip install -e ".[bench]"``) its row reads n/a.
+
 Run:  python bench/bench_train.py                 # a few minutes
-      python bench/bench_train.py --quick         # 50k rows, fewer epochs
+      python bench/bench_train.py --quick         # 50k rows, fewer epochs, printed only
       python bench/bench_train.py --svm train.svm [--test test.svm]
 """
 import argparse
@@ -22,14 +25,21 @@ import sys
 import time
 
 import numpy as np
-import sklearn
-from sklearn.linear_model import SGDClassifier
-from sklearn.metrics import log_loss
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
 from gdfast.datasets import make_classification  # noqa: E402
-from timing import git_head, machine, write_result  # noqa: E402
+from timing import git_head, machine, optional_import, write_result  # noqa: E402
+
+sklearn = optional_import("sklearn")
+if sklearn is not None:
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.metrics import log_loss
+else:
+    def log_loss(y, p):
+        """Mean log-loss of P(y = the larger label) = p, as sklearn.metrics.log_loss computes it."""
+        p = np.clip(p, np.finfo(p.dtype).eps, 1 - np.finfo(p.dtype).eps)
+        return -np.mean(np.where(y == np.max(y), np.log(p), np.log1p(-p)))
 
 ALPHA = 1e-5
 
@@ -93,19 +103,26 @@ def main():
     nnz = X.nnz
     lines = ["# gdfast training benchmark: logistic regression on sparse data", "",
              f"- hardware: {machine()}",
-             f"- gdfast commit {git_head()}; python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
+             f"- gdfast commit {git_head()}; python {platform.python_version()}, "
+             f"scikit-learn {sklearn.__version__ if sklearn else 'not installed'}, "
              f"numpy {np.__version__}; one thread",
              f"- data: {what}; alpha = {ALPHA}", "",
              f"## SGD, {epochs} epochs, learning rate 'optimal'", "",
              "| | s per epoch | M nonzeros/s | test log-loss |", "|---|---:|---:|---:|"]
-    results = per_epoch({"scikit-learn SGDClassifier": sklearn_fit, "gdfast fit(sgd)": gdfast_fit}, X, y, epochs)
+    fits = {"gdfast fit(sgd)": gdfast_fit}
+    if sklearn is not None:
+        fits = {"scikit-learn SGDClassifier": sklearn_fit, **fits}
+    else:
+        lines.append("| scikit-learn SGDClassifier | n/a | n/a | n/a |")
+    results = per_epoch(fits, X, y, epochs)
     for name, (seconds, proba) in results.items():
         lines.append(f"| {name} | {seconds:.3f} | {nnz / seconds / 1e6:.1f} | {log_loss(yt, proba(Xt)[:, 1]):.4f} |")
         print(lines[-1], flush=True)
     results = {name: seconds for name, (seconds, _) in results.items()}
-    ratio = results["scikit-learn SGDClassifier"] / results["gdfast fit(sgd)"]
-    lines += ["", f"gdfast is {ratio:.2f}x faster per epoch.", "",
-              "## Mini-batch curves: test log-loss after each epoch", ""]
+    if sklearn is not None:
+        ratio = results["scikit-learn SGDClassifier"] / results["gdfast fit(sgd)"]
+        lines += ["", f"gdfast is {ratio:.2f}x faster per epoch."]
+    lines += ["", "## Mini-batch curves: test log-loss after each epoch", ""]
     curves = {}
     for rule, lr in (("adam", 1e-3), ("adagrad", 0.1)):
         for batch in (64, 256):
@@ -121,7 +138,7 @@ def main():
     lines.append("Seconds per epoch: " + ", ".join(
         f"{n} {np.median([h['seconds'] for h in curves[n]]):.3f}" for n in names))
     print("\n".join(lines))
-    write_result("train_quick.md" if args.quick else "train.md", lines)
+    write_result("train.md", lines, args.quick)
 
 
 if __name__ == "__main__":

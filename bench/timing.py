@@ -1,4 +1,6 @@
-"""Timing helpers shared by the benchmarks: medians of batched calls, interleaved rounds, the machine line."""
+"""Timing helpers shared by the benchmarks: medians of batched calls, interleaved rounds, the machine line,
+optional peers, and where the tables go."""
+import importlib
 import os
 import platform
 import subprocess
@@ -59,8 +61,20 @@ def git_head():
     return out.stdout.strip() or "unknown"
 
 
-def write_result(name, lines):
-    """bench/results/<name>, one line each."""
+def optional_import(name, extra="bench"):
+    """The module `name`, or None after a one-line note: a peer that is not installed reads n/a."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        print(f"note: {name} is not installed, its results read n/a (pip install -e \".[{extra}]\")", flush=True)
+        return None
+
+
+def write_result(name, lines, quick=False):
+    """bench/results/<name>, one line each; nothing in quick mode, whose tables are only printed (the results
+    folder keeps the full runs' figures)."""
+    if quick:
+        return
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "w") as f:

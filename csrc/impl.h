@@ -1,5 +1,6 @@
-/* The loops around the rules, written once over REAL / SFX() and expanded per rule by rules.def.
- * Included by kernels.c once per floating type. */
+/* The loops around the rules, written once over REAL / SFX() and expanded per kernel by kernels.def (the
+ * survey's rules, rules.def, then the frameworks' forms, variants.def). Included by kernels.c once per floating
+ * type. A "rule" argument below is a kernel's number. */
 
 #include "rules.h"
 
@@ -20,14 +21,14 @@
         for (int64_t i = lo; i < hi; ++i)                                                               \
             SFX(gd_##name)(&th[i], g[i] GD_SLOT_ARGS_##n_slots(i), c);                                  \
     }
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_range_fn))(REAL *, const REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, const COEF *);
 
 static const SFX(gd_range_fn) SFX(gd_range_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_range_##name),
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
@@ -55,7 +56,7 @@ static void SFX(gd_batch_range)(SFX(gd_range_fn) range, const gd_dense_batch *b,
  * contiguous pieces, one per thread, so a list of many small arrays parallelises as well as one large one. */
 static void SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper *h)
 {
-    COEF c = SFX(gd_prepare)(h);
+    COEF c = SFX(gd_prepare_kernel)(rule, h);
     SFX(gd_range_fn) range = SFX(gd_range_table)[rule];
     int64_t total = 0;
     for (int64_t a = 0; a < b->n_arrays; ++a)
@@ -117,11 +118,38 @@ GD_INLINE REAL SFX(gd_bias_at)(const double *table, int64_t n, int64_t s)
         }                                                                                                   \
     }
 
+/* ... or, for a framework's form whose coefficients are not the bias corrections alone, by running the kernel
+ * once per skipped step with that step's coefficients prepared anew: the very ones its dense step had. */
+#define GD_CATCH_UP_replay(name, n_slots)                                                                   \
+    GD_VECTOR_CLONES static void SFX(gd_catch_up_##name)(                                                   \
+        REAL *GD_RESTRICT th, REAL *GD_RESTRICT s0, REAL *GD_RESTRICT s1, REAL *GD_RESTRICT s2, int64_t lo, \
+        int64_t hi, int64_t from, int64_t to, const CTX *x, SKIP *cache)                                    \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2; (void)cache;                                                          \
+        gd_hyper h = *x->h;                                                                                 \
+        for (int64_t s = from + 1; s <= to; ++s) {                                                          \
+            h.t = s;                                                                                        \
+            COEF c = SFX(gd_prepare_kernel)(GD_RULE_##name, &h);                                            \
+            GD_PRAGMA(omp simd)                                                                             \
+            for (int64_t j = lo; j < hi; ++j)                                                               \
+                SFX(gd_##name)(&th[j], (REAL)0 GD_SLOT_ARGS_##n_slots(j), &c);                              \
+        }                                                                                                   \
+    }
+
+/* No catch-up: the exact mode is refused for this kernel before any call (gdfast/_registry.py). */
+#define GD_CATCH_UP_no(name, n_slots)                                                                       \
+    static void SFX(gd_catch_up_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi,     \
+                                        int64_t from, int64_t to, const CTX *x, SKIP *cache)                \
+    {                                                                                                       \
+        (void)th; (void)s0; (void)s1; (void)s2; (void)lo; (void)hi; (void)from; (void)to; (void)x;          \
+        (void)cache;                                                                                        \
+    }
+
 /* Nothing to catch up: the closed form, which is the identity here (the lazy mode skips even that). */
 #define GD_CATCH_UP_none GD_CATCH_UP_closed
 
 #define GD_RULE(name, n_slots, work, catch_up) GD_CATCH_UP_##catch_up(name, n_slots)
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_catch_up_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, int64_t, int64_t, const CTX *,
@@ -129,7 +157,7 @@ typedef void (*SFX(gd_catch_up_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int
 
 static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_catch_up_##name),
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
@@ -147,21 +175,21 @@ static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
             SFX(gd_##name)(&th[j], data[p] GD_SLOT_ARGS_##n_slots(j), &x->c);                               \
         }                                                                                                   \
     }
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_csr_fn))(REAL *, REAL *, REAL *, REAL *, const gd_csr *, int64_t, int64_t, const CTX *);
 
 static const SFX(gd_csr_fn) SFX(gd_csr_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_csr_##name),
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
-static CTX SFX(gd_context)(const gd_hyper *h, const gd_exact *e)
+static CTX SFX(gd_context)(int rule, const gd_hyper *h, const gd_exact *e)
 {
     CTX x;
-    x.c = SFX(gd_prepare)(h);
+    x.c = SFX(gd_prepare_kernel)(rule, h);
     x.h = h;
     x.exact = e;
     return x;
@@ -224,7 +252,7 @@ static void SFX(gd_csr_exact)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, 
 static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const gd_csr *g, const gd_hyper *h,
                                 const gd_exact *e)
 {
-    CTX x = SFX(gd_context)(h, e);
+    CTX x = SFX(gd_context)(rule, h, e);
     SFX(gd_csr_fn) lazy = SFX(gd_csr_table)[rule];
     int64_t nnz = gd_index(g->indptr, g->index_is_64, g->n_rows);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
@@ -261,14 +289,14 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
                 SFX(gd_##name)(&th[k], values[i * n + k - j] GD_SLOT_ARGS_##n_slots(k), &x->c);             \
         }                                                                                                   \
     }
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_rows_fn))(REAL *, REAL *, REAL *, REAL *, const gd_rows *, int64_t, int64_t, const CTX *);
 
 static const SFX(gd_rows_fn) SFX(gd_rows_lazy_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_rows_lazy_##name),
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
@@ -345,14 +373,14 @@ GD_INLINE REAL SFX(gd_atomic_add)(REAL *p, REAL delta)
             }                                                                                               \
         }                                                                                                   \
     }
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 
 typedef void (*SFX(gd_rows_shared_fn))(REAL *, REAL *, REAL *, REAL *, const gd_rows *, const COEF *);
 
 static const SFX(gd_rows_shared_fn) SFX(gd_rows_shared_table)[] = {
 #define GD_RULE(name, n_slots, work, catch_up) SFX(gd_rows_shared_##name),
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
@@ -360,7 +388,7 @@ static const SFX(gd_rows_shared_fn) SFX(gd_rows_shared_table)[] = {
 static void SFX(gd_rows_shared_step)(int rule, void *param, void *const *slots, const gd_rows *g,
                                      const gd_hyper *h)
 {
-    COEF c = SFX(gd_prepare)(h);
+    COEF c = SFX(gd_prepare_kernel)(rule, h);
     SFX(gd_rows_shared_table)[rule]((REAL *)param, GD_SLOT(slots, 0), GD_SLOT(slots, 1), GD_SLOT(slots, 2), g, &c);
 }
 
@@ -426,7 +454,7 @@ static void SFX(gd_rows_exact)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2,
 static void SFX(gd_rows_step)(int rule, void *param, void *const *slots, const gd_rows *g, const gd_hyper *h,
                               const gd_exact *e)
 {
-    CTX x = SFX(gd_context)(h, e);
+    CTX x = SFX(gd_context)(rule, h, e);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
     if (g->row_size == 0)
         return;
@@ -458,7 +486,7 @@ static void SFX(gd_flush_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s
 static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t n, const gd_hyper *h,
                              const gd_exact *e)
 {
-    CTX x = SFX(gd_context)(h, e);
+    CTX x = SFX(gd_context)(rule, h, e);
     REAL *th = (REAL *)param, *s0 = GD_SLOT(slots, 0), *s1 = GD_SLOT(slots, 1), *s2 = GD_SLOT(slots, 2);
 #define GD_FLUSH_RANGE(lo, hi) SFX(gd_flush_blocks)(rule, th, s0, s1, s2, n, lo, hi, &x)
     GD_SPLIT(gd_exact_blocks(n), gd_threads_for(n * gd_rule_work[rule]), GD_FLUSH_RANGE);

@@ -12,7 +12,7 @@ static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
 static const int64_t gd_rule_work[] = {
 #define GD_RULE(name, n_slots, work, catch_up) work,
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
@@ -66,40 +66,40 @@ static double gd_threads_total(const double *totals, const int64_t *last_step, i
 
 static const int gd_slot_counts[] = {
 #define GD_RULE(name, n_slots, work, catch_up) n_slots,
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
 static const char *const gd_rule_names[] = {
 #define GD_RULE(name, n_slots, work, catch_up) #name,
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
 static const char *const gd_rule_catch_ups[] = {
 #define GD_RULE(name, n_slots, work, catch_up) #catch_up,
-#include "rules.def"
+#include "kernels.def"
 #undef GD_RULE
 };
 
 int gd_rule_slots(int rule)
 {
-    return rule >= 0 && rule < GD_N_RULES ? gd_slot_counts[rule] : -1;
+    return rule >= 0 && rule < GD_N_KERNELS ? gd_slot_counts[rule] : -1;
 }
 
 const char *gd_rule_name(int rule)
 {
-    return rule >= 0 && rule < GD_N_RULES ? gd_rule_names[rule] : NULL;
+    return rule >= 0 && rule < GD_N_KERNELS ? gd_rule_names[rule] : NULL;
 }
 
 const char *gd_rule_catch_up(int rule)
 {
-    return rule >= 0 && rule < GD_N_RULES ? gd_rule_catch_ups[rule] : NULL;
+    return rule >= 0 && rule < GD_N_KERNELS ? gd_rule_catch_ups[rule] : NULL;
 }
 
 int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)
 {
-    if (rule < 0 || rule >= GD_N_RULES)
+    if (rule < 0 || rule >= GD_N_KERNELS)
         return -1;
     if (is_double)
         gd_dense_step_f64(rule, batch, hyper);
@@ -111,7 +111,7 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
 int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
                    const gd_hyper *hyper, const gd_exact *exact)
 {
-    if (rule < 0 || rule >= GD_N_RULES)
+    if (rule < 0 || rule >= GD_N_KERNELS)
         return -1;
     if (is_double)
         gd_sparse_step_f64(rule, param, slots, grad, hyper, exact);
@@ -123,7 +123,7 @@ int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, con
 int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const gd_rows *grad,
                  const gd_hyper *hyper, const gd_exact *exact)
 {
-    if (rule < 0 || rule >= GD_N_RULES)
+    if (rule < 0 || rule >= GD_N_KERNELS)
         return -1;
     if (is_double)
         gd_rows_step_f64(rule, param, slots, grad, hyper, exact);
@@ -135,7 +135,7 @@ int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const
 int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
                 const gd_exact *exact)
 {
-    if (rule < 0 || rule >= GD_N_RULES || exact == NULL)
+    if (rule < 0 || rule >= GD_N_KERNELS || exact == NULL)
         return -1;
     if (is_double)
         gd_catch_up_f64(rule, param, slots, n, hyper, exact);
@@ -218,7 +218,7 @@ void gd_set_min_per_thread(int64_t n) { gd_min_per_thread = n > 0 ? n : 1; }
 
 static int gd_valid(const gd_model *m)
 {
-    return m->rule >= 0 && m->rule < GD_N_RULES && m->loss >= 0 && m->loss < GD_N_LOSSES;
+    return m->rule >= 0 && m->rule < GD_N_KERNELS && m->loss >= 0 && m->loss < GD_N_LOSSES;
 }
 
 double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
@@ -247,7 +247,7 @@ int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *
 double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_order, double mu,
                           const gd_hyper *hyper, const double *lr, int64_t *n_steps)
 {
-    if (f->rule < 0 || f->rule >= GD_N_RULES || f->n_threads < 1)
+    if (f->rule < 0 || f->rule >= GD_N_KERNELS || f->n_threads < 1)
         return -1;
     if (f->is_double)
         return gd_factorize_epoch_f64(f, order, n_order, mu, hyper, lr, n_steps);

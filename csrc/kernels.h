@@ -4,12 +4,19 @@
 
 #include "common.h"
 
-/* Rule identifiers, in the order of rules.def. */
+/* Kernel identifiers, in the order of kernels.def: the survey's rules (rules.def) are 0 .. GD_N_RULES - 1, the
+ * frameworks' forms (variants.def) GD_N_RULES .. GD_N_KERNELS - 1. Every entry point below that takes a "rule"
+ * takes any kernel. */
 typedef enum {
 #define GD_RULE(name, n_slots, work, catch_up) GD_RULE_##name,
 #include "rules.def"
 #undef GD_RULE
-    GD_N_RULES
+    GD_N_RULES,
+    GD_VARIANTS_FROM = GD_N_RULES - 1, /* so that the first variant is GD_N_RULES */
+#define GD_VARIANT(name, rule, n_slots, work, catch_up) GD_RULE_##name,
+#include "variants.def"
+#undef GD_VARIANT
+    GD_N_KERNELS
 } gd_rule;
 
 /* Arrays stepped together by one call: array a has size[a] elements at param[a], its gradient at grad[a] and
@@ -98,11 +105,12 @@ int gd_rows_step(int rule, int is_double, void *param, void *const *slots, const
 int gd_catch_up(int rule, int is_double, void *param, void *const *slots, int64_t n, const gd_hyper *hyper,
                 const gd_exact *exact);
 
-/* Number of state buffers rule keeps per parameter, or -1 for an unknown rule. */
+/* Number of state buffers a kernel keeps per parameter, or -1 for an unknown kernel. */
 int gd_rule_slots(int rule);
-/* Name of a rule as in rules.def, or NULL. */
+/* Name of a kernel as in kernels.def, or NULL. */
 const char *gd_rule_name(int rule);
-/* How the exact sparse mode catches rule up ("none", "closed" or "steps", see rules.def), or NULL. */
+/* How the exact sparse mode catches a kernel up ("none", "closed", "steps", "replay" or "no", see rules.def and
+ * variants.def), or NULL. */
 const char *gd_rule_catch_up(int rule);
 
 /* One in-place step of rule on every array of the batch; is_double selects float64 over float32.

@@ -13,6 +13,14 @@ typedef struct {
     REAL lr, gamma, one_minus_gamma, beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
     REAL inv_bias1; /* 1 / (1 - beta1^t) */
     REAL inv_bias2; /* 1 / (1 - beta2^t) */
+    /* The frameworks' forms only (variants.def; gd_prepare_kernel sets the ones its kernel reads, 0 otherwise): */
+    REAL lr_hat;         /* eta sqrt(1 - beta2^t) / (1 - beta1^t): Keras' Adam step size (epsilon-hat form) */
+    REAL lr_bc1;         /* eta / (1 - beta1^t): torch's step size of Adam/AdaMax */
+    REAL sqrt_bc2;       /* sqrt(1 - beta2^t): torch's AMSGrad divides sqrt(vhat) by it */
+    REAL bc1;            /* 1 - beta1^t: Keras' AdaMax */
+    REAL inv_bias1_next; /* 1 / (1 - beta1^(t+1)): optax's Nadam */
+    REAL nadam_g;        /* eta (1 - mu_t) / (1 - mu_1...mu_t): Nadam's momentum schedule (torch, Keras) */
+    REAL nadam_m;        /* eta mu_{t+1} / (1 - mu_1...mu_{t+1}) */
 } SFX(gd_coef);
 
 #define COEF SFX(gd_coef)
@@ -31,6 +39,43 @@ GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
     /* t >= 1 and beta in [0, 1) (checked in Python) keep both denominators positive. */
     c.inv_bias1 = (REAL)gd_inv_bias(h->beta1, h->t);
     c.inv_bias2 = (REAL)gd_inv_bias(h->beta2, h->t);
+    c.lr_hat = c.lr_bc1 = c.sqrt_bc2 = c.bc1 = c.inv_bias1_next = c.nadam_g = c.nadam_m = 0;
+    return c;
+}
+
+/* The coefficients of a kernel (rules.def or variants.def): gd_prepare, plus the per-step scalars a framework's
+ * form reads, in double, once per call. The survey's rules take one comparison more per call, and no pow. */
+GD_INLINE COEF SFX(gd_prepare_kernel)(int kernel, const gd_hyper *h)
+{
+    COEF c = SFX(gd_prepare)(h);
+    if (kernel < GD_N_RULES)
+        return c;
+    double t = (double)h->t, bc1 = 1.0 - pow(h->beta1, t), bc2 = 1.0 - pow(h->beta2, t);
+    switch (kernel) {
+    case GD_RULE_adam_eps_hat: /* keras/src/optimizers/adam.py: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) */
+    case GD_RULE_amsgrad_eps_hat:
+        c.lr_hat = (REAL)(h->lr * sqrt(bc2) / bc1);
+        break;
+    case GD_RULE_adamax_eps_max: /* torch/optim/adamax.py: clr = lr / (1 - beta1^t) */
+        c.lr_bc1 = (REAL)(h->lr / bc1);
+        break;
+    case GD_RULE_amsgrad_bias: /* torch/optim/adam.py: step_size = lr / bc1, bias_correction2_sqrt */
+        c.lr_bc1 = (REAL)(h->lr / bc1);
+        c.sqrt_bc2 = (REAL)sqrt(bc2);
+        break;
+    case GD_RULE_adamax_eps_add: /* keras/src/optimizers/adamax.py: (1 - beta_1_power) */
+        c.bc1 = (REAL)bc1;
+        break;
+    case GD_RULE_nadam_next_bias: /* optax scale_by_adam(nesterov=True): bias correction of m at t + 1 */
+        c.inv_bias1_next = (REAL)gd_inv_bias(h->beta1, h->t + 1);
+        break;
+    case GD_RULE_nadam_schedule: /* torch/optim/nadam.py: lr (1 - mu) / (1 - mu_product), ... */
+        c.nadam_g = (REAL)(h->lr * (1.0 - h->mu) / (1.0 - h->mu_product));
+        c.nadam_m = (REAL)(h->lr * h->mu_next / (1.0 - h->mu_product * h->mu_next));
+        break;
+    default:
+        break;
+    }
     return c;
 }
 
@@ -142,6 +187,147 @@ GD_INLINE void SFX(gd_amsgrad)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, c
     *th -= c->lr / (SQRT(vhat_t) + c->eps) * m_t;
 }
 
+/* ---- The frameworks' forms (variants.def) ---------------------------------------------------------------------
+ * Each reproduces one framework's update (gdfast/_registry.py names the conventions using it and the source file
+ * it was checked against; gdfast/reference.py states it in NumPy). Moments are updated as the survey writes them
+ * (beta m + (1 - beta) g); the frameworks' own forms of that line (torch's lerp, Keras' m + (g - m)(1 - beta))
+ * differ from it by rounding only. */
+
+/* Momentum, lr outside the buffer (torch SGD(momentum), optax sgd(momentum) = trace then -lr):
+ * v_t = gamma v_{t-1} + g;  theta = theta - eta v_t */
+GD_INLINE void SFX(gd_momentum_lr_out)(REAL *th, REAL g, REAL *v, const COEF *c)
+{
+    REAL v_t = c->gamma * *v + g;
+    *v = v_t;
+    *th -= c->lr * v_t;
+}
+
+/* Nesterov momentum, lr outside the buffer (torch SGD(nesterov=True), optax sgd(nesterov=True)):
+ * v_t = gamma v_{t-1} + g;  theta = theta - eta (g + gamma v_t) */
+GD_INLINE void SFX(gd_nag_lr_out)(REAL *th, REAL g, REAL *v, const COEF *c)
+{
+    REAL v_t = c->gamma * *v + g;
+    *v = v_t;
+    *th -= c->lr * (g + c->gamma * v_t);
+}
+
+/* Adagrad, eps outside the root (torch): G_t = G_{t-1} + g^2;  theta = theta - eta g / (sqrt(G_t) + eps) */
+GD_INLINE void SFX(gd_adagrad_eps_out)(REAL *th, REAL g, REAL *G, const COEF *c)
+{
+    REAL G_t = *G + g * g;
+    *G = G_t;
+    *th -= c->lr * g / (SQRT(G_t) + c->eps);
+}
+
+/* RMSprop, eps outside the root (torch): E[g^2]_t as the survey;  theta = theta - eta g / (sqrt(E[g^2]_t) + eps) */
+GD_INLINE void SFX(gd_rmsprop_eps_out)(REAL *th, REAL g, REAL *Eg2, const COEF *c)
+{
+    REAL Eg2_t = c->gamma * *Eg2 + c->one_minus_gamma * (g * g);
+    *Eg2 = Eg2_t;
+    *th -= c->lr * g / (SQRT(Eg2_t) + c->eps);
+}
+
+/* Adam, epsilon-hat form (Keras): m_t, v_t as the survey;  theta = theta - lr_hat m_t / (sqrt(v_t) + eps),
+ * lr_hat = eta sqrt(1 - beta2^t) / (1 - beta1^t) */
+GD_INLINE void SFX(gd_adam_eps_hat)(REAL *th, REAL g, REAL *m, REAL *v, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    *m = m_t;
+    *v = v_t;
+    *th -= m_t * c->lr_hat / (SQRT(v_t) + c->eps);
+}
+
+/* AdaMax, eps in the max (torch, optax): m_t as Adam;  u_t = max(beta2 u_{t-1}, |g| + eps);
+ * theta = theta - eta / (1 - beta1^t) m_t / u_t  (u_t >= eps > 0: always a step) */
+GD_INLINE void SFX(gd_adamax_eps_max)(REAL *th, REAL g, REAL *m, REAL *u, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL decayed = c->beta2 * *u, abs_g = FABS(g) + c->eps;
+    REAL u_t = decayed > abs_g ? decayed : abs_g;
+    *m = m_t;
+    *u = u_t;
+    *th -= c->lr_bc1 * m_t / u_t;
+}
+
+/* AdaMax, eps added to u (Keras): m_t as Adam;  u_t = max(beta2 u_{t-1}, |g|);
+ * theta = theta - eta m_t / ((1 - beta1^t) (u_t + eps)) */
+GD_INLINE void SFX(gd_adamax_eps_add)(REAL *th, REAL g, REAL *m, REAL *u, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL decayed = c->beta2 * *u, abs_g = FABS(g);
+    REAL u_t = decayed > abs_g ? decayed : abs_g;
+    *m = m_t;
+    *u = u_t;
+    *th -= c->lr * m_t / (c->bc1 * (u_t + c->eps));
+}
+
+/* Nadam with the momentum schedule mu_t = beta1 (1 - 0.5 0.96^(t psi)) (torch psi = momentum_decay, Keras
+ * psi = 1): m_t, v_t as Adam;  d = sqrt(v_t / (1 - beta2^t)) + eps;
+ * theta = theta - eta (1 - mu_t) / (1 - prod_{s<=t} mu_s) g / d - eta mu_{t+1} / (1 - prod_{s<=t+1} mu_s) m_t / d */
+GD_INLINE void SFX(gd_nadam_schedule)(REAL *th, REAL g, REAL *m, REAL *v, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    REAL d = SQRT(v_t * c->inv_bias2) + c->eps;
+    *m = m_t;
+    *v = v_t;
+    *th -= c->nadam_g * g / d;
+    *th -= c->nadam_m * m_t / d;
+}
+
+/* Nadam as optax writes it (adam(nesterov=True)): m_t, v_t as Adam;
+ * theta = theta - eta (beta1 m_t / (1 - beta1^(t+1)) + (1 - beta1) g / (1 - beta1^t)) / (sqrt(v_t / (1 - beta2^t)) + eps) */
+GD_INLINE void SFX(gd_nadam_next_bias)(REAL *th, REAL g, REAL *m, REAL *v, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    REAL mhat = c->beta1 * (m_t * c->inv_bias1_next) + c->one_minus_beta1 * (g * c->inv_bias1);
+    *m = m_t;
+    *v = v_t;
+    *th -= c->lr * (mhat / (SQRT(v_t * c->inv_bias2) + c->eps));
+}
+
+/* AMSGrad with bias correction (torch Adam(amsgrad=True)): m_t, v_t as Adam;  vhat_t = max(vhat_{t-1}, v_t);
+ * theta = theta - eta / (1 - beta1^t) m_t / (sqrt(vhat_t) / sqrt(1 - beta2^t) + eps) */
+GD_INLINE void SFX(gd_amsgrad_bias)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    REAL vhat_t = *vhat > v_t ? *vhat : v_t;
+    *m = m_t;
+    *v = v_t;
+    *vhat = vhat_t;
+    *th -= c->lr_bc1 * m_t / (SQRT(vhat_t) / c->sqrt_bc2 + c->eps);
+}
+
+/* AMSGrad, epsilon-hat form (Keras Adam(amsgrad=True)): m_t, v_t as Adam;  vhat_t = max(vhat_{t-1}, v_t);
+ * theta = theta - lr_hat m_t / (sqrt(vhat_t) + eps), lr_hat as Keras' Adam */
+GD_INLINE void SFX(gd_amsgrad_eps_hat)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    REAL vhat_t = *vhat > v_t ? *vhat : v_t;
+    *m = m_t;
+    *v = v_t;
+    *vhat = vhat_t;
+    *th -= m_t * c->lr_hat / (SQRT(vhat_t) + c->eps);
+}
+
+/* AMSGrad as optax writes it (scale_by_amsgrad): the max of the bias-corrected v;  m_t, v_t as Adam;
+ * vhat_t = max(vhat_{t-1}, v_t / (1 - beta2^t));  theta = theta - eta (m_t / (1 - beta1^t)) / (sqrt(vhat_t) + eps) */
+GD_INLINE void SFX(gd_amsgrad_max_bias)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, const COEF *c)
+{
+    REAL m_t = c->beta1 * *m + c->one_minus_beta1 * g;
+    REAL v_t = c->beta2 * *v + c->one_minus_beta2 * (g * g);
+    REAL v_corrected = v_t * c->inv_bias2;
+    REAL vhat_t = *vhat > v_corrected ? *vhat : v_corrected;
+    *m = m_t;
+    *v = v_t;
+    *vhat = vhat_t;
+    *th -= c->lr * (m_t * c->inv_bias1 / (SQRT(vhat_t) + c->eps));
+}
+
 /* ---- Zero-gradient steps in closed form, for the exact sparse mode ------------------------------------------
  * A coordinate untouched for k steps has seen k steps with g = 0. For the rules below those k steps have a closed
  * form in gamma^k and the geometric sum gamma + gamma^2 + ... + gamma^k (gd_skip); the other rules (rules.def:
@@ -200,6 +386,35 @@ GD_INLINE void SFX(gd_skip_adadelta)(REAL *th, REAL *Eg2, REAL *Edx2, const SKIP
 
 /* RMSprop: E[g^2] = gamma^k E[g^2]; theta stays. */
 GD_INLINE void SFX(gd_skip_rmsprop)(REAL *th, REAL *Eg2, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)c;
+    *Eg2 *= s->decay;
+}
+
+/* The frameworks' forms with a closed-form catch-up (variants.def). */
+
+/* Momentum, lr outside: v_s = gamma^s v;  theta = theta - eta sum_{s=1..k} v_s = theta - eta geometric v */
+GD_INLINE void SFX(gd_skip_momentum_lr_out)(REAL *th, REAL *v, const SKIP *s, const COEF *c)
+{
+    *th -= c->lr * (s->geometric * *v);
+    *v *= s->decay;
+}
+
+/* NAG, lr outside: theta = theta - eta sum_{s=1..k} gamma v_s = theta - eta gamma geometric v */
+GD_INLINE void SFX(gd_skip_nag_lr_out)(REAL *th, REAL *v, const SKIP *s, const COEF *c)
+{
+    *th -= c->lr * (c->gamma * (s->geometric * *v));
+    *v *= s->decay;
+}
+
+/* Adagrad, eps outside: a zero-gradient step changes nothing. */
+GD_INLINE void SFX(gd_skip_adagrad_eps_out)(REAL *th, REAL *G, const SKIP *s, const COEF *c)
+{
+    (void)th; (void)G; (void)s; (void)c;
+}
+
+/* RMSprop, eps outside: E[g^2] = gamma^k E[g^2]; theta stays. */
+GD_INLINE void SFX(gd_skip_rmsprop_eps_out)(REAL *th, REAL *Eg2, const SKIP *s, const COEF *c)
 {
     (void)th; (void)c;
     *Eg2 *= s->decay;

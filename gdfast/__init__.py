@@ -9,7 +9,7 @@ and the training around them.
 """
 from . import datasets, distributed, hogwild, kernels, losses, reference, schedules
 from ._kernels import get_num_threads, openmp_enabled
-from ._registry import RULES
+from ._registry import CONVENTIONS, RULES
 from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
                     OPTIMIZERS)
 from ._sparse import RowSparse
@@ -21,7 +21,7 @@ from .train import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit
 __version__ = "0.1.0"
 
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
-           "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "kernels", "reference", "openmp_enabled",
+           "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
            "GradientNoise", "losses", "schedules", "hogwild", "distributed",
            "datasets", "save", "load"]  # GDClassifier, GDRegressor: on first use

@@ -9,7 +9,6 @@ linear models on svmlight files.
 """
 import argparse
 import sys
-import time
 
 import numpy as np
 

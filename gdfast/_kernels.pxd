@@ -6,10 +6,13 @@ cdef extern from "kernels.h" nogil:
         GD_MAX_SLOTS
         GD_MAX_THREADS
         GD_N_RULES
+        GD_N_KERNELS
+        GD_RULE_nadam_schedule
 
     ctypedef struct gd_hyper:
         double lr, gamma, beta1, beta2, eps
         int64_t t
+        double mu, mu_next, mu_product
 
     ctypedef struct gd_dense_batch:
         int64_t n_arrays

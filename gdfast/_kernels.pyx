@@ -13,6 +13,10 @@ cnp.import_array()
 RULE_NAMES = tuple(gd_rule_name(r).decode() for r in range(GD_N_RULES))
 RULE_SLOTS = tuple(gd_rule_slots(r) for r in range(GD_N_RULES))
 RULE_CATCH_UP = tuple(gd_rule_catch_up(r).decode() for r in range(GD_N_RULES))
+# Every kernel (csrc/kernels.def): the rules above, then the frameworks' forms (csrc/variants.def).
+KERNEL_NAMES = tuple(gd_rule_name(r).decode() for r in range(GD_N_KERNELS))
+KERNEL_SLOTS = tuple(gd_rule_slots(r) for r in range(GD_N_KERNELS))
+KERNEL_CATCH_UP = tuple(gd_rule_catch_up(r).decode() for r in range(GD_N_KERNELS))
 
 
 def openmp_enabled():
@@ -49,10 +53,13 @@ def overlapping_pair(list arrays):
     return None
 
 
-cdef gd_hyper _hyper(double lr, double gamma, double beta1, double beta2, double eps, int64_t t):
-    """The hyperparameters of one step as the kernels take them (csrc/common.h)."""
+cdef gd_hyper _hyper(double lr, double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
+                     double mu_product, int64_t t):
+    """The hyperparameters of one step as the kernels take them (csrc/common.h): the rule's, then Nadam's
+    momentum schedule at step t (0 for every other kernel; gdfast._registry.kernel_arguments)."""
     cdef gd_hyper h
     h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = lr, gamma, beta1, beta2, eps, t
+    h.mu, h.mu_next, h.mu_product = mu_t, mu_next, mu_product
     return h
 
 
@@ -170,14 +177,15 @@ cdef class DenseBatch:
                 return False
         return True
 
-    def step(self, list grads, double lr, double gamma, double beta1, double beta2, double eps, int64_t t):
+    def step(self, list grads, double lr, double gamma, double beta1, double beta2, double eps, double mu_t,
+             double mu_next, double mu_product, int64_t t):
         cdef Py_ssize_t i, n = self.batch.n_arrays
         cdef gd_hyper hyper
         if len(grads) != n:
             raise ValueError("DenseBatch.step: one gradient per param")
         for i in range(n):
             self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
-        hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+        hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
         with nogil:
             gd_dense_step(self.rule, self.is_double, &self.batch, &hyper)
 
@@ -255,7 +263,8 @@ cdef void _slot_pointers(tuple slots, void **out):
 
 def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cnp.ndarray indices,
                 cnp.ndarray data, int64_t n_rows, int64_t n_cols, double lr, double gamma, double beta1,
-                double beta2, double eps, int64_t t, SparseState state):
+                double beta2, double eps, double mu_t, double mu_next, double mu_product, int64_t t,
+                SparseState state):
     """One step on the coordinates of a checked, canonical CSR gradient (see gd_sparse_step)."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
     cdef gd_csr g = _csr(indptr, indices, data, n_rows, n_cols)
@@ -263,13 +272,14 @@ def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cn
     cdef const gd_exact *exact = NULL if state.lazy else &state.exact
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
         gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
 
 
 def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.ndarray values, double lr,
-              double gamma, double beta1, double beta2, double eps, int64_t t, SparseState state):
+              double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
+              double mu_product, int64_t t, SparseState state):
     """One step on the rows of a checked, canonical row-sparse gradient (see gd_rows_step)."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
     cdef gd_rows g
@@ -282,13 +292,13 @@ def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.nd
     g.rows, g.values = cnp.PyArray_DATA(rows), cnp.PyArray_DATA(values)
     g.rows_is_64 = cnp.PyArray_TYPE(rows) == cnp.NPY_INT64
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
         gd_rows_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
 
 
 def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, double beta1, double beta2,
-             double eps, int64_t t, SparseState state):
+             double eps, double mu_t, double mu_next, double mu_product, int64_t t, SparseState state):
     """Exact mode: bring every coordinate of param up to step t."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
     cdef gd_hyper hyper
@@ -296,7 +306,7 @@ def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, 
     if state.lazy:
         raise ValueError("catch_up needs the exact mode's counters")
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
         gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &hyper,
                     &state.exact)
@@ -328,6 +338,15 @@ cdef class LinearData:
     @property
     def n_rows(self):
         return self.data.n_rows
+
+
+def _check_loop_kernel(int rule):
+    """The C epoch loops step t and lr themselves: a kernel whose per-step scalars need a running product kept by
+    the optimizer (Nadam's momentum schedule) cannot run there."""
+    if rule == GD_RULE_nadam_schedule:
+        raise ValueError("Nadam with the torch or keras convention (a momentum schedule whose running product the "
+                         "optimizer keeps per step) cannot run in the C training loops; use convention='survey' "
+                         "or 'optax', or step the optimizer yourself")
 
 
 MAX_THREADS = GD_MAX_THREADS
@@ -376,8 +395,8 @@ cdef class LinearModel:
         free(self.model.scratch)
 
     def epoch(self, LinearData data, cnp.ndarray order, int64_t batch_size, double alpha, double lr,
-              double gamma, double beta1, double beta2, double eps, int64_t t, cnp.ndarray lr_steps,
-              cnp.ndarray noise_sd):
+              double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
+              double mu_product, int64_t t, cnp.ndarray lr_steps, cnp.ndarray noise_sd):
         """One epoch over data.order (int64) in batches: steps t + 1, ... with lr_steps[s] and noise_sd[s]
         (float64, one per step, n_order / batch_size + threads of them). Returns (sum of the example losses,
         steps taken)."""
@@ -388,7 +407,8 @@ cdef class LinearModel:
         cdef int64_t n_order = cnp.PyArray_SIZE(order)
         cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
         cdef const double *noise_ptr = <const double *>cnp.PyArray_DATA(noise_sd)
-        hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+        _check_loop_kernel(self.model.rule)
+        hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
         with nogil:
             total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &hyper, lr_ptr,
                                    noise_ptr, &self.stamp_base, &n_steps)
@@ -406,8 +426,8 @@ cdef class LinearModel:
 def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray item, tuple item_slots,
                     cnp.ndarray users, cnp.ndarray items, cnp.ndarray ratings, cnp.ndarray user_degree,
                     cnp.ndarray item_degree, cnp.ndarray scratch, int n_threads, cnp.ndarray order, double mu,
-                    double lr, double gamma, double beta1, double beta2, double eps, int64_t t,
-                    cnp.ndarray lr_steps):
+                    double lr, double gamma, double beta1, double beta2, double eps, double mu_t,
+                    double mu_next, double mu_product, int64_t t, cnp.ndarray lr_steps):
     """One Hogwild! epoch of matrix factorization (gd_factorize_epoch), arrays checked by gdfast.hogwild.
     Returns (sum of squared errors, steps)."""
     cdef gd_factors f
@@ -417,6 +437,7 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
     cdef int64_t n_order = cnp.PyArray_SIZE(order)
     cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
+    _check_loop_kernel(rule)
     f.rule, f.n_threads, f.rank = rule, n_threads, cnp.PyArray_DIM(user, 1)
     f.is_double = cnp.PyArray_TYPE(user) == cnp.NPY_DOUBLE
     f.user, f.item = cnp.PyArray_DATA(user), cnp.PyArray_DATA(item)
@@ -428,7 +449,7 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     f.item_degree = <const double *>cnp.PyArray_DATA(item_degree)
     f.scratch = cnp.PyArray_DATA(scratch)
     f.scratch_stride = cnp.PyArray_DIM(scratch, 1)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, t)
+    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
         total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &hyper, lr_ptr, &n_steps)
     return total, n_steps

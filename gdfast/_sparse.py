@@ -37,8 +37,12 @@ class RowSparse:
 
 
 class SparseSteps:
-    def __init__(self, rule, params, state, mode):
+    def __init__(self, rule, params, state, mode, form=None):
+        """form: the rule's form under the optimizer's convention (its kernel and catch-up); the survey's when
+        None."""
         self.rule, self.params, self.state, self.mode = rule, params, state, mode
+        form = rule.forms["survey"] if form is None else form
+        self.kernel, self.catch_up = form.kernel_id, form.catch_up
         n = len(params)
         self.last = [None] * n  # int64 per block of coordinates, allocated at a parameter's first sparse step
         self.synced_at = [0] * n
@@ -49,7 +53,7 @@ class SparseSteps:
 
     def step(self, i, grad, kernel_args, t):
         """Step t of parameter i from a checked SparseGradient."""
-        if self.mode == "exact" and self.rule.catch_up != "none":  # else a zero-gradient step is the identity
+        if self.mode == "exact" and self.catch_up != "none":  # else a zero-gradient step is the identity
             if i not in self.stale:
                 self.synced_at[i] = t - 1
                 self.stale.add(i)
@@ -58,12 +62,12 @@ class SparseSteps:
             state = self._exact_state(i, kernel_args, t)
         else:
             state = LAZY
-        grad.step(self.rule.id, self.params[i], self.state[i], kernel_args, t, state)
+        grad.step(self.kernel, self.params[i], self.state[i], kernel_args, t, state)
 
     def flush(self, i, kernel_args, t):
         """Exact mode: bring parameter i up to step t (the steps taken so far)."""
         if i in self.stale:
-            _kernels.catch_up(self.rule.id, self.params[i], self.state[i], *kernel_args, t,
+            _kernels.catch_up(self.kernel, self.params[i], self.state[i], *kernel_args, t,
                               self._exact_state(i, kernel_args, t))
             self.stale.discard(i)
 

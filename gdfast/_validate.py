@@ -247,6 +247,18 @@ def gradient(g, p, name):
     return dense_grad(g, p, name)
 
 
+def convention(rule, name, sparse):
+    """The rule's form under convention `name` (a ValueError lists the valid names), checked against the sparse
+    mode: the exact mode needs a catch-up of skipped steps, which Nadam's momentum schedule (torch, keras)
+    cannot replay without the running product of its past steps."""
+    form = rule.form(name)
+    if sparse == "exact" and form.catch_up == "no":
+        raise ValueError(f"sparse='exact' is not available for {rule.class_name} with convention={name!r}: its "
+                         "momentum schedule's running product cannot be replayed for skipped steps; use "
+                         "sparse='lazy', or convention='survey' or 'optax'")
+    return form
+
+
 def sparse_mode(mode):
     if mode not in ("lazy", "exact"):
         raise ValueError(f"sparse must be 'lazy' or 'exact', got {mode!r}")
@@ -301,13 +313,16 @@ def hyperparameter(name, value):
     return value
 
 
-def hyperparameters(rule, given):
-    """The rule's defaults overridden by the given values, each checked; unknown names are a TypeError."""
-    unknown = set(given) - set(rule.defaults)
+def hyperparameters(rule, given, form=None):
+    """The defaults of the rule's form (its survey form when form is None) overridden by the given values, each
+    checked; unknown names are a TypeError."""
+    defaults = rule.defaults if form is None else form.defaults
+    unknown = set(given) - set(defaults)
     if unknown:
-        raise TypeError(f"{rule.class_name} got unknown hyperparameter(s) {sorted(unknown)}; "
-                        f"it takes {list(rule.defaults)}")
-    checked = dict(rule.defaults)  # the defaults are valid (tests/test_errors.py checks them)
+        where = "" if form is None or form.convention == "survey" else f" with convention={form.convention!r}"
+        raise TypeError(f"{rule.class_name}{where} got unknown hyperparameter(s) {sorted(unknown)}; "
+                        f"it takes {list(defaults)}")
+    checked = dict(defaults)  # the defaults are valid (tests/test_errors.py and test_conventions.py check them)
     for name, value in given.items():
         checked[name] = hyperparameter(name, value)
     return checked

@@ -75,7 +75,8 @@ def _optimizer(opt, prefix):
     sparse = opt._sparse
     meta = {"rule": opt.rule.name, "t": opt._t, "hyperparameters": opt._hyper, "check_finite": opt.check_finite,
             "sparse": sparse.mode, "n_params": len(opt._params), "synced_at": list(sparse.synced_at),
-            "stale": sorted(sparse.stale), "counted": [last is not None for last in sparse.last]}
+            "stale": sorted(sparse.stale), "counted": [last is not None for last in sparse.last],
+            "convention": opt.convention, "mu_product": getattr(opt, "_mu_product", 1.0)}
     arrays = {}
     for i, (p, slots) in enumerate(zip(opt._params, opt._state)):
         arrays[f"{prefix}param.{i}"] = p
@@ -93,7 +94,8 @@ def _load_optimizer(meta, arrays, prefix="", params=None):
     if params is None:
         params = [np.array(arrays[f"{prefix}param.{i}"]) for i in range(n)]
     opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
-                                   **meta["hyperparameters"])
+                                   convention=meta["convention"], **meta["hyperparameters"])
+    opt._mu_product = meta["mu_product"]  # Nadam's running product of momenta (torch and Keras conventions)
     for i, slots in enumerate(opt._state):
         for name, buf in zip(opt.rule.slots, slots):
             src = arrays[f"{prefix}{name}.{i}"]

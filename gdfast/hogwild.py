@@ -82,7 +82,7 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
         order = rng.permutation(n)  # int64
         lr = sched.rates(eta0, epoch, opt.t, n_steps)
         start = time.perf_counter()
-        total, steps = _kernels.factorize_epoch(opt.rule.id, L, slots[0], R, slots[1], users, items, ratings,
+        total, steps = _kernels.factorize_epoch(opt._kernel_id, L, slots[0], R, slots[1], users, items, ratings,
                                                 user_degree, item_degree, scratch, int(threads), order, mu,
                                                 *opt._kernel_args, opt.t, lr)
         seconds = time.perf_counter() - start

@@ -5,7 +5,10 @@ step number t (counting from 1). Every rule takes ``(param, grad, *slots, t, **h
 slots in the order of the survey's symbols (``gd.RULES[name].slots``) and the optimizer's defaults. A
 scipy.sparse or gd.RowSparse gradient takes a lazy sparse step (untouched coordinates keep parameter and
 state; the exact mode needs the counters an optimizer keeps). Inputs are checked as the optimizers check them,
-before anything is written.
+before anything is written. ``convention="torch"`` (or "keras", "optax") runs that framework's form of the rule
+with its defaults, as the optimizer classes do (gd.RULES[name].forms), except Nadam's torch and Keras forms,
+whose momentum schedule needs a running product only an optimizer keeps (``gd.Nadam(..., convention=...)``).
+A form's ``initial_accumulator_value`` is accepted and unused: the caller's state is the initial state.
 """
 import inspect
 
@@ -16,7 +19,11 @@ from ._registry import RULES, kernel_arguments
 
 
 def _kernel(rule):
-    def kernel(param, grad, *slots, t, **hyperparameters):
+    def kernel(param, grad, *slots, t, convention="survey", **hyperparameters):
+        form = rule.form(convention)
+        if form.schedule:
+            raise ValueError(f"gd.kernels.{rule.name} with convention={convention!r} needs the running product of "
+                             f"the momentum schedule; use gd.{rule.class_name}(..., convention={convention!r})")
         param = _validate.param(param, "param")
         grad = _validate.gradient(grad, param, "grad")
         if len(slots) != len(rule.slots):
@@ -27,13 +34,13 @@ def _kernel(rule):
         t = _validate.step_count(t)
         if t < 1:
             raise ValueError("t must be >= 1: it is the number of the step being taken")
-        args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters))
-        batch = DenseBatch(rule.id, [param], [tuple(slots)])
+        args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters, form))
+        batch = DenseBatch(form.kernel_id, [param], [tuple(slots)])
         sparse = isinstance(grad, _validate.SparseGradient)
         if batch.aliased(grad.arrays() if sparse else [grad]) >= 0:
             grad = grad.copy()
         if sparse:
-            grad.step(rule.id, param, tuple(slots), args, t, LAZY)
+            grad.step(form.kernel_id, param, tuple(slots), args, t, LAZY)
         else:
             batch.step([grad], *args, t)
 
@@ -41,7 +48,7 @@ def _kernel(rule):
     kernel.__signature__ = inspect.Signature(
         [P("param", P.POSITIONAL_ONLY), P("grad", P.POSITIONAL_ONLY)]
         + [P(s, P.POSITIONAL_ONLY) for s in rule.slots]
-        + [P("t", P.KEYWORD_ONLY)]
+        + [P("t", P.KEYWORD_ONLY), P("convention", P.KEYWORD_ONLY, default="survey")]
         + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()])
     kernel.__name__ = kernel.__qualname__ = rule.name
     kernel.__doc__ = (f"One in-place {rule.class_name} step: {rule.equation}.\n\n"

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _validate
 from ._kernels import DenseBatch
-from ._registry import RULES, kernel_arguments
+from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, RULES, kernel_arguments, nadam_schedule
 from ._sparse import SparseSteps
 
 
@@ -28,9 +28,22 @@ class Optimizer:
         use the optimizer's step count). "exact": the result is the dense step with a zero gradient there,
         applied when a coordinate is next touched (or at :meth:`flush`), in closed form for SGD, Momentum, NAG,
         Adagrad, Adadelta and RMSprop, and by replaying the skipped zero-gradient steps for Adam, AdaMax, Nadam
-        and AMSGrad (cost: one element update per skipped step of each touched coordinate).
+        and AMSGrad (cost: one element update per skipped step of each touched coordinate). Every convention
+        has both modes, except Nadam with convention "torch" or "keras": its momentum schedule's running
+        product cannot be replayed, and sparse="exact" raises a ValueError there.
+    convention : {"survey", "torch", "keras", "optax"}
+        Whose equations and defaults: "survey" (default) is the survey's; "torch", "keras" and "optax" reproduce
+        torch.optim, Keras 3 and optax as their sources compute the rule (eps outside the square root, lr
+        outside the momentum buffer, Keras' epsilon-hat Adam, bias-corrected AMSGrad, Nadam's momentum
+        schedule, ...), with that framework's defaults for the hyperparameters not passed, and extra
+        hyperparameters where the framework has them (``initial_accumulator_value`` of Adagrad, ``eps`` of
+        AdaMax, ``momentum_decay`` of Nadam). Where the framework computes the rule as the survey does, only
+        the defaults differ. Each class lists its forms; ``gd.RULES[name].forms`` has them all, with the
+        source file each was checked against. Recorded by :meth:`state_dict`.
     **hyperparameters
-        The rule's hyperparameters (see the class); each is also an attribute, writable between steps.
+        The rule's hyperparameters (see the class) under the convention; each is also an attribute, writable
+        between steps (``initial_accumulator_value``, used at construction, is read-only). None, or no value,
+        is the convention's default.
     """
 
     rule = None  # the row of gdfast._registry.RULES, set by each subclass
@@ -38,19 +51,34 @@ class Optimizer:
     def __init_subclass__(cls, rule, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.rule = RULES[rule]
-        for name in cls.rule.defaults:
+        for name in cls.rule.hyperparameter_names:
             setattr(cls, name, _hyperparameter_property(name))
         cls.__signature__ = _signature(cls.rule)
+        if cls.__doc__ is not None:
+            cls.__doc__ += _conventions_doc(cls.rule)
 
-    def __init__(self, params, *, check_finite=False, sparse="lazy", **hyperparameters):
+    def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", **hyperparameters):
         self._params = _validate.params(params)
-        self._hyper = _validate.hyperparameters(self.rule, hyperparameters)
+        sparse = _validate.sparse_mode(sparse)
+        self._form = _validate.convention(self.rule, convention, sparse)
+        given = {name: value for name, value in hyperparameters.items() if value is not None}
+        self._hyper = _validate.hyperparameters(self.rule, given, self._form)
         self._kernel_args = kernel_arguments(self._hyper)
+        self._mu_product = 1.0  # Nadam's momentum schedule (convention "torch" or "keras"): mu_1 ... mu_t
         self.check_finite = bool(check_finite)
         self._t = 0
-        self._state = [tuple(np.zeros_like(p) for _ in self.rule.slots) for p in self._params]
+        init = [self._hyper[self._form.init[name]] if name in self._form.init else 0.0 for name in self.rule.slots]
+        self._state = [tuple(np.zeros_like(p) if value == 0 else np.full_like(p, value) for value in init)
+                       for p in self._params]
         self._batches = self._make_batches(range(len(self._params)))
-        self._sparse = SparseSteps(self.rule, self._params, self._state, _validate.sparse_mode(sparse))
+        # The one C call of a dense step, where there is one and no per-step schedule to compute first.
+        self._fast = self._batches[0][1] if len(self._batches) == 1 and not self._form.schedule else None
+        self._sparse = SparseSteps(self.rule, self._params, self._state, sparse, self._form)
+
+    @property
+    def _kernel_id(self):
+        """The C kernel this optimizer's convention runs (csrc/kernels.def)."""
+        return self._form.kernel_id
 
     def _make_batches(self, indices):
         """One C batch per dtype for these params: (their indices, or None for all params, DenseBatch)."""
@@ -59,13 +87,24 @@ class Optimizer:
             by_dtype.setdefault(self._params[i].dtype, []).append(i)
         whole = len(by_dtype) == 1 and len(indices) == len(self._params)
         return [(None if whole else idx,
-                 DenseBatch(self.rule.id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
+                 DenseBatch(self._kernel_id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
                 for idx in by_dtype.values()]
+
+    def _arguments(self, t):
+        """The kernel arguments of step t: the hyperparameters, and Nadam's momentum schedule at t."""
+        if self._form.schedule:
+            return kernel_arguments(self._hyper, nadam_schedule(self._hyper, t, self._mu_product))
+        return self._kernel_args
 
     @property
     def sparse(self):
         """The sparse mode, "lazy" or "exact" (set at construction)."""
         return self._sparse.mode
+
+    @property
+    def convention(self):
+        """Whose equations and defaults: "survey", "torch", "keras" or "optax" (set at construction)."""
+        return self._form.convention
 
     @property
     def params(self):
@@ -97,11 +136,12 @@ class Optimizer:
         Nothing is written when a check fails.
         """
         grads = _validate.grad_list(grads, len(self._params))
-        if not self._sparse.stale and len(self._batches) == 1 and self._batches[0][1].ready(grads):
+        fast = self._fast
+        if fast is not None and not self._sparse.stale and fast.ready(grads):
             if self.check_finite:
                 _validate.finite(grads)
             self._t += 1
-            self._batches[0][1].step(grads, *self._kernel_args, self._t)
+            fast.step(grads, *self._kernel_args, self._t)
             return
         grads = self._checked_grads(grads)
         if self.check_finite:
@@ -110,12 +150,15 @@ class Optimizer:
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
             self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
+        args = self._arguments(t)
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
-            batch.step(grads if idx is None else [grads[i] for i in idx], *self._kernel_args, t)
+            batch.step(grads if idx is None else [grads[i] for i in idx], *args, t)
         for i, g in enumerate(grads):
             if isinstance(g, _validate.SparseGradient):
-                self._sparse.step(i, g, self._kernel_args, t)
+                self._sparse.step(i, g, args, t)
         self._t = t
+        if self._form.schedule:
+            self._mu_product = args[-1]
 
     def _checked_grads(self, grads):
         """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it
@@ -140,12 +183,15 @@ class Optimizer:
     def state_dict(self):
         """The optimizer's state as a flat dict of plain numbers and arrays (copies).
 
-        Keys: ``rule``, ``t``, each hyperparameter, and ``<slot>.<i>`` for the slots of parameter i
-        (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
+        Keys: ``rule``, ``convention``, ``t``, each hyperparameter, ``mu_product`` (Nadam with the "torch" or
+        "keras" convention: the running product of its momentum schedule) and ``<slot>.<i>`` for the slots of
+        parameter i (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
         In the exact sparse mode it flushes first, so every coordinate's counter is t and the state is exact.
         """
         self.flush()
-        out = {"rule": self.rule.name, "t": self._t, **self._hyper}
+        out = {"rule": self.rule.name, "convention": self._form.convention, "t": self._t, **self._hyper}
+        if self._form.schedule:
+            out["mu_product"] = self._mu_product
         for i, slots in enumerate(self._state):
             for name, buf in zip(self.rule.slots, slots):
                 out[f"{name}.{i}"] = buf.copy()
@@ -153,18 +199,25 @@ class Optimizer:
 
     def load_state_dict(self, state):
         """Restore a :meth:`state_dict` (a dict or a loaded .npz). Everything is checked before anything is
-        written; slots must have their parameter's dtype and shape exactly."""
-        expected = {"rule", "t", *self._hyper,
-                    *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
+        written; slots must have their parameter's dtype and shape exactly, and the convention must be this
+        optimizer's (a state without one, saved before conventions existed, is the survey's)."""
         keys = set(state.keys())
+        rule = str(np.asarray(state["rule"])) if "rule" in keys else self.rule.name
+        if rule != self.rule.name:
+            raise ValueError(f"state is of rule {rule!r}, this optimizer is {self.rule.name!r}")
+        convention = str(np.asarray(state["convention"])) if "convention" in keys else "survey"
+        if convention != self._form.convention:
+            raise ValueError(f"state is of convention {convention!r}, this optimizer's is "
+                             f"{self._form.convention!r}: build it with convention={convention!r}")
+        expected = {"rule", "t", *self._hyper, *(["mu_product"] if self._form.schedule else []),
+                    *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
+        keys.discard("convention")
         if keys != expected:
             raise ValueError(f"state does not match this {type(self).__name__}: missing {sorted(expected - keys)}, "
                              f"unexpected {sorted(keys - expected)}")
-        rule = str(np.asarray(state["rule"]))
-        if rule != self.rule.name:
-            raise ValueError(f"state is of rule {rule!r}, this optimizer is {self.rule.name!r}")
         t = _validate.step_count(_scalar(state["t"]), "state['t']")
         hyper = {name: _validate.hyperparameter(name, _scalar(state[name])) for name in self._hyper}
+        mu_product = _mu_product(_scalar(state["mu_product"])) if self._form.schedule else 1.0
         sources = []
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
             for name, buf in zip(self.rule.slots, slots):
@@ -180,10 +233,12 @@ class Optimizer:
         self._t = t
         self._hyper = hyper
         self._kernel_args = kernel_arguments(hyper)
+        self._mu_product = mu_product
 
     def __repr__(self):
         hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
-        return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper})"
+        convention = "" if self._form.convention == "survey" else f", convention={self._form.convention!r}"
+        return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper}{convention})"
 
     def save(self, path):
         """Write the parameters, the state, the step count and the exact sparse mode's counters (as they stand:
@@ -195,14 +250,22 @@ class Optimizer:
     def __reduce__(self):
         """Pickling: the parameters (pickle keeps them shared with whatever else holds them) and the state.
         Parameters that come back read-only (a read-only memory map) are copied."""
-        return _unpickle, (type(self), self._params, self.state_dict(), self.check_finite, self.sparse)
+        return _unpickle, (type(self), self._params, self.state_dict(), self.check_finite, self.sparse,
+                           self.convention)
 
 
-def _unpickle(cls, params, state, check_finite, sparse):
+def _unpickle(cls, params, state, check_finite, sparse, convention="survey"):
     params = [p if p.flags.writeable else p.copy() for p in params]
-    opt = cls(params, check_finite=check_finite, sparse=sparse)
+    opt = cls(params, check_finite=check_finite, sparse=sparse, convention=convention)
     opt.load_state_dict(state)
     return opt
+
+
+def _mu_product(value):
+    """The running product of Nadam's momentum schedule from a state: a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"state['mu_product'] must be a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def _scalar(x):
@@ -215,9 +278,16 @@ def _scalar(x):
 
 def _hyperparameter_property(name):
     def get(self):
-        return self._hyper[name]
+        try:
+            return self._hyper[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} with convention={self.convention!r} has no hyperparameter "
+                                 f"{name!r}; it takes {list(self._hyper)}") from None
 
     def set(self, value):
+        get(self)  # an AttributeError where this convention has no such hyperparameter
+        if name in CONSTRUCTION_ONLY:
+            raise AttributeError(f"{name} sets the initial state; it is read-only after construction")
         value = _validate.hyperparameter(name, value)
         self.flush()  # exact sparse mode: skipped steps are replayed with the values they had
         self._hyper[name] = value
@@ -227,11 +297,28 @@ def _hyperparameter_property(name):
 
 
 def _signature(rule):
+    """params, the survey's hyperparameters with its defaults, the other conventions' extra hyperparameters
+    (None: the convention's default), then the options."""
     P = inspect.Parameter
+    extras = [name for name in rule.hyperparameter_names if name not in rule.defaults]
     return inspect.Signature(
         [P("params", P.POSITIONAL_OR_KEYWORD)]
         + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()]
-        + [P("check_finite", P.KEYWORD_ONLY, default=False), P("sparse", P.KEYWORD_ONLY, default="lazy")])
+        + [P(name, P.KEYWORD_ONLY, default=None) for name in extras]
+        + [P("convention", P.KEYWORD_ONLY, default="survey"), P("check_finite", P.KEYWORD_ONLY, default=False),
+           P("sparse", P.KEYWORD_ONLY, default="lazy")])
+
+
+def _conventions_doc(rule):
+    """The rule's form under each convention, for its class docstring."""
+    lines = ["", "    Conventions (``convention=``): the update; the defaults of what is not passed; the source it was "
+             "checked against.", ""]
+    for name in CONVENTIONS:
+        form = rule.forms[name]
+        defaults = ", ".join(f"{k}={v:g}" for k, v in form.defaults.items())
+        kernel = "" if form.kernel == rule.name else f" (C kernel {form.kernel})"
+        lines.append(f"    - ``{name}``: {form.equation}; {defaults}; {form.source}{kernel}.")
+    return "\n".join(lines) + "\n"
 
 
 class SGD(Optimizer, rule="sgd"):

@@ -4,6 +4,11 @@ Source: S. Ruder, "An overview of gradient descent optimization algorithms", arX
 Each function takes ``(theta, g, *state, t, **hyperparameters)`` and returns new arrays
 ``(theta, *state)``; one line per equation, in the survey's order and notation (eta = ``lr``, t counts from 1).
 Hyperparameters have no defaults here: the tests pass the optimizers' defaults from the registry.
+
+The frameworks' forms (``convention="torch"``, "keras", "optax") follow the survey's rules, one function per
+distinct form, each transcribed from the framework's source file named in its docstring; ``step(rule,
+convention)`` picks the function of a pair (the survey's where the framework computes the rule as the survey
+does) and ``initial_state`` the state a convention starts from.
 """
 import numpy as np
 
@@ -130,22 +135,213 @@ def amsgrad(theta, g, m, v, vhat, *, t, lr, beta1, beta2, eps):
     return theta, m, v, vhat
 
 
+# ---- The frameworks' forms -----------------------------------------------------------------------------------------
+
+def momentum_lr_out(theta, g, v, *, t, lr, gamma):
+    r"""torch/optim/sgd.py (momentum, dampening 0), optax sgd(momentum) (trace, then -lr):
+
+    .. math:: v_t = \gamma v_{t-1} + g_t, \quad \theta = \theta - \eta v_t
+    """
+    theta, g, v = _f64(theta, g, v)
+    v = gamma * v + g
+    theta = theta - lr * v
+    return theta, v
+
+
+def nag_lr_out(theta, g, v, *, t, lr, gamma):
+    r"""torch/optim/sgd.py (nesterov=True), optax sgd(nesterov=True):
+
+    .. math:: v_t = \gamma v_{t-1} + g_t, \quad \theta = \theta - \eta (g_t + \gamma v_t)
+    """
+    theta, g, v = _f64(theta, g, v)
+    v = gamma * v + g
+    theta = theta - lr * (g + gamma * v)
+    return theta, v
+
+
+def adagrad_eps_out(theta, g, G, *, t, lr, eps):
+    r"""torch/optim/adagrad.py: .. math:: G_t = G_{t-1} + g_t^2, \quad \theta = \theta - \eta g_t / (\sqrt{G_t} + \epsilon)"""
+    theta, g, G = _f64(theta, g, G)
+    G = G + g**2
+    theta = theta - lr * g / (np.sqrt(G) + eps)
+    return theta, G
+
+
+def rmsprop_eps_out(theta, g, Eg2, *, t, lr, gamma, eps):
+    r"""torch/optim/rmsprop.py (alpha = gamma):
+
+    .. math:: E[g^2]_t = \gamma E[g^2]_{t-1} + (1 - \gamma) g_t^2, \quad
+              \theta = \theta - \eta g_t / (\sqrt{E[g^2]_t} + \epsilon)
+    """
+    theta, g, Eg2 = _f64(theta, g, Eg2)
+    Eg2 = gamma * Eg2 + (1 - gamma) * g**2
+    theta = theta - lr * g / (np.sqrt(Eg2) + eps)
+    return theta, Eg2
+
+
+def adam_eps_hat(theta, g, m, v, *, t, lr, beta1, beta2, eps):
+    r"""keras/src/optimizers/adam.py: :math:`\alpha = \eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t)`,
+    :math:`\theta = \theta - \alpha m_t / (\sqrt{v_t} + \hat\epsilon)` with m, v as Adam."""
+    theta, g, m, v = _f64(theta, g, m, v)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    alpha = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    theta = theta - alpha * m / (np.sqrt(v) + eps)
+    return theta, m, v
+
+
+def adamax_eps_max(theta, g, m, u, *, t, lr, beta1, beta2, eps):
+    r"""torch/optim/adamax.py, optax scale_by_adamax (tree_update_infinity_moment):
+
+    .. math:: u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon), \quad \theta = \theta - \frac{\eta}{1 - \beta_1^t} m_t / u_t
+    """
+    theta, g, m, u = _f64(theta, g, m, u)
+    m = beta1 * m + (1 - beta1) * g
+    u = np.maximum(beta2 * u, np.abs(g) + eps)
+    theta = theta - lr / (1 - beta1**t) * m / u
+    return theta, m, u
+
+
+def adamax_eps_add(theta, g, m, u, *, t, lr, beta1, beta2, eps):
+    r"""keras/src/optimizers/adamax.py:
+
+    .. math:: u_t = \max(\beta_2 u_{t-1}, |g_t|), \quad \theta = \theta - \eta m_t / ((1 - \beta_1^t)(u_t + \epsilon))
+    """
+    theta, g, m, u = _f64(theta, g, m, u)
+    m = beta1 * m + (1 - beta1) * g
+    u = np.maximum(beta2 * u, np.abs(g))
+    theta = theta - lr * m / ((1 - beta1**t) * (u + eps))
+    return theta, m, u
+
+
+def nadam_schedule(theta, g, m, v, *, t, lr, beta1, beta2, eps, momentum_decay):
+    r"""torch/optim/nadam.py (psi = momentum_decay), keras/src/optimizers/nadam.py (psi = 1):
+    :math:`\mu_s = \beta_1 (1 - \tfrac12 0.96^{s \psi})`, :math:`\Pi_t = \mu_1 \cdots \mu_t` (beta1 and psi
+    constant over the steps), m, v as Adam, :math:`\hat v_t = v_t / (1 - \beta_2^t)`;
+
+    .. math:: \theta = \theta - \eta \Big(\frac{(1 - \mu_t) g_t}{1 - \Pi_t}
+              + \frac{\mu_{t+1} m_t}{1 - \Pi_t \mu_{t+1}}\Big) / (\sqrt{\hat v_t} + \epsilon)
+    """
+    theta, g, m, v = _f64(theta, g, m, v)
+    mu = [beta1 * (1 - 0.5 * 0.96 ** (s * momentum_decay)) for s in range(1, t + 2)]
+    product = float(np.prod(mu[:t]))
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    v_hat = v / (1 - beta2**t)
+    m_bar = (1 - mu[t - 1]) * g / (1 - product) + mu[t] * m / (1 - product * mu[t])
+    theta = theta - lr * m_bar / (np.sqrt(v_hat) + eps)
+    return theta, m, v
+
+
+def nadam_next_bias(theta, g, m, v, *, t, lr, beta1, beta2, eps):
+    r"""optax/_src/transform.py scale_by_adam(nesterov=True) (optax.nadam):
+
+    .. math:: \theta = \theta - \eta \Big(\beta_1 \frac{m_t}{1 - \beta_1^{t+1}} + (1 - \beta_1)\frac{g_t}{1 - \beta_1^t}\Big)
+              / (\sqrt{\hat v_t} + \epsilon)
+    """
+    theta, g, m, v = _f64(theta, g, m, v)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    m_bar = beta1 * m / (1 - beta1 ** (t + 1)) + (1 - beta1) * g / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    theta = theta - lr * m_bar / (np.sqrt(v_hat) + eps)
+    return theta, m, v
+
+
+def amsgrad_bias(theta, g, m, v, vhat, *, t, lr, beta1, beta2, eps):
+    r"""torch/optim/adam.py (amsgrad=True): :math:`\hat v_t = \max(\hat v_{t-1}, v_t)`,
+
+    .. math:: \theta = \theta - \frac{\eta}{1 - \beta_1^t} m_t / (\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon)
+    """
+    theta, g, m, v, vhat = _f64(theta, g, m, v, vhat)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    vhat = np.maximum(vhat, v)
+    theta = theta - lr / (1 - beta1**t) * m / (np.sqrt(vhat) / np.sqrt(1 - beta2**t) + eps)
+    return theta, m, v, vhat
+
+
+def amsgrad_eps_hat(theta, g, m, v, vhat, *, t, lr, beta1, beta2, eps):
+    r"""keras/src/optimizers/adam.py (amsgrad=True): :math:`\hat v_t = \max(\hat v_{t-1}, v_t)`,
+    :math:`\theta = \theta - \alpha m_t / (\sqrt{\hat v_t} + \hat\epsilon)`, α as Keras' Adam."""
+    theta, g, m, v, vhat = _f64(theta, g, m, v, vhat)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    vhat = np.maximum(vhat, v)
+    alpha = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    theta = theta - alpha * m / (np.sqrt(vhat) + eps)
+    return theta, m, v, vhat
+
+
+def amsgrad_max_bias(theta, g, m, v, vhat, *, t, lr, beta1, beta2, eps):
+    r"""optax/_src/transform.py scale_by_amsgrad: the max of the bias-corrected second moment,
+
+    .. math:: \hat v_t = \max(\hat v_{t-1}, v_t / (1 - \beta_2^t)), \quad
+              \theta = \theta - \eta \frac{m_t / (1 - \beta_1^t)}{\sqrt{\hat v_t} + \epsilon}
+    """
+    theta, g, m, v, vhat = _f64(theta, g, m, v, vhat)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    vhat = np.maximum(vhat, v / (1 - beta2**t))
+    theta = theta - lr * (m / (1 - beta1**t)) / (np.sqrt(vhat) + eps)
+    return theta, m, v, vhat
+
+
+# Which function states each (rule, convention) pair; every pair not listed is the survey's rule (the
+# framework computes it as the survey writes it; only its defaults differ). Transcribed from the sources, not
+# from gdfast's registry, so a test that compares the two checks the registry's choice of kernel too.
+FORMS = {
+    ("momentum", "torch"): momentum_lr_out, ("momentum", "optax"): momentum_lr_out,
+    ("nag", "torch"): nag_lr_out, ("nag", "optax"): nag_lr_out,
+    ("adagrad", "torch"): adagrad_eps_out,
+    ("rmsprop", "torch"): rmsprop_eps_out,
+    ("adam", "keras"): adam_eps_hat,
+    ("adamax", "torch"): adamax_eps_max, ("adamax", "optax"): adamax_eps_max, ("adamax", "keras"): adamax_eps_add,
+    ("nadam", "torch"): nadam_schedule, ("nadam", "keras"): nadam_schedule, ("nadam", "optax"): nadam_next_bias,
+    ("amsgrad", "torch"): amsgrad_bias, ("amsgrad", "keras"): amsgrad_eps_hat,
+    ("amsgrad", "optax"): amsgrad_max_bias,
+}
+
+# Hyperparameters that set the initial state only: slot -> its initial value's name.
+INITIAL = {"initial_accumulator_value": "G"}
+
+
+def step(rule, convention="survey"):
+    """The function of one step of `rule` under `convention`, taking ``(theta, g, *state, t, **hyperparameters)``
+    (initial_accumulator_value accepted and unused: see initial_state)."""
+    f = FORMS.get((rule, convention), globals()[rule])
+
+    def one_step(theta, g, *state, t, **hyperparameters):
+        for name in INITIAL:
+            hyperparameters.pop(name, None)
+        return f(theta, g, *state, t=t, **hyperparameters)
+
+    one_step.__name__ = f.__name__
+    return one_step
+
+
+def initial_state(slots, theta, hyperparameters):
+    """The state buffers a convention starts from: 0, or initial_accumulator_value for Adagrad's G."""
+    values = {slot: hyperparameters[name] for name, slot in INITIAL.items() if name in hyperparameters}
+    return [np.full(np.shape(theta), float(values.get(slot, 0.0))) for slot in slots]
+
+
 # ---- Sparse gradients -------------------------------------------------------------------------------------------
 # A sparse gradient is given here densely: g holds the (duplicate-summed) values, touched marks the coordinates
 # present in its structure (explicit zeros included).
 
-def sparse_lazy(rule, theta, g, touched, *state, t, **hyperparameters):
+def sparse_lazy(rule, theta, g, touched, *state, t, convention="survey", **hyperparameters):
     """Lazy semantics (torch SparseAdam, TF LazyAdam): the rule, at step t, on the touched coordinates only;
     the others keep their parameter and state."""
     out = [np.array(a, dtype=np.float64) for a in (theta, *state)]
-    new = globals()[rule](out[0][touched], np.asarray(g, np.float64)[touched], *(s[touched] for s in out[1:]),
+    new = step(rule, convention)(out[0][touched], np.asarray(g, np.float64)[touched], *(s[touched] for s in out[1:]),
                           t=t, **hyperparameters)
     for full, part in zip(out, new):
         full[touched] = part
     return tuple(out)
 
 
-def sparse_exact(rule, theta, g, touched, *state, t, **hyperparameters):
+def sparse_exact(rule, theta, g, touched, *state, t, convention="survey", **hyperparameters):
     """Exact semantics: the dense step with a zero gradient on the untouched coordinates."""
     g = np.where(touched, np.asarray(g, np.float64), 0.0)
-    return globals()[rule](theta, g, *state, t=t, **hyperparameters)
+    return step(rule, convention)(theta, g, *state, t=t, **hyperparameters)

@@ -98,7 +98,7 @@ class LinearModel:
         W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
         opt = None
         if state["rule"] is not None:
-            opt = OPTIMIZERS[state["rule"]]([W, b])
+            opt = OPTIMIZERS[state["rule"]]([W, b], convention=str(state["optimizer"].get("convention", "survey")))
             opt.load_state_dict(state["optimizer"])
         self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
         self._resume = state.get("resume")
@@ -207,7 +207,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     if hot is not None:
         train, W, opt = hot.renumbered(arrays, y_enc, n, d), *hot.to_internal(W, b, opt)
     scratches = [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)]
-    model = _kernels.LinearModel(opt.rule.id, _kernels.LOSSES[loss], W, b, *_slots(opt), scratches, LAZY,
+    model = _kernels.LinearModel(opt._kernel_id, _kernels.LOSSES[loss], W, b, *_slots(opt), scratches, LAZY,
                                  bool(fit_intercept), intercept_scale, *(hot.kernel_args() if hot else ()))
     sched = schedules.schedule(schedule)
     best, first_epoch = (math.inf, None), len(history)
@@ -331,7 +331,7 @@ class _HotFeatures:
         state = opt.state_dict()
         for name in opt.rule.slots:
             state[f"{name}.0"] = state[f"{name}.0"][self.perm]
-        internal = type(opt)([W_internal, b])
+        internal = type(opt)([W_internal, b], convention=opt.convention)
         internal.load_state_dict(state)
         return W_internal, internal
 
@@ -357,6 +357,9 @@ def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):
         raise ValueError(f"init was fit with loss {init.loss!r}, optimizer {opt.rule.name!r}, {init._W.shape[0]} "
                          f"features, {init._W.shape[1]} outputs and dtype {init._W.dtype}; this fit has "
                          f"{loss!r}, {optimizer!r}, {d} features, {K} outputs and {dtype}")
+    convention = hyperparameters.pop("convention", opt.convention)
+    if convention != opt.convention:
+        raise ValueError(f"init was fit with convention {opt.convention!r}; this fit asks for {convention!r}")
     for name, value in hyperparameters.items():
         setattr(opt, name, value)
     return init._W, init._b, opt, list(init.history_), hyperparameters.get("lr", init._eta0)

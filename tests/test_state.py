@@ -39,8 +39,8 @@ def test_state_dict_keys_and_copies():
     opt = gd.Adam([w])
     opt.step(np.ones(3))
     sd = opt.state_dict()
-    assert set(sd) == {"rule", "t", "lr", "beta1", "beta2", "eps", "m.0", "v.0"}
-    assert sd["rule"] == "adam" and sd["t"] == 1
+    assert set(sd) == {"rule", "convention", "t", "lr", "beta1", "beta2", "eps", "m.0", "v.0"}
+    assert sd["rule"] == "adam" and sd["convention"] == "survey" and sd["t"] == 1
     np.testing.assert_allclose(sd["m.0"], 0.1)
     opt.step(np.ones(3))
     np.testing.assert_allclose(sd["m.0"], 0.1)  # a copy, not the live buffer
