@@ -365,29 +365,6 @@ def test_functional_nadam_schedule_refused(convention):
         gd.kernels.nadam(np.zeros(2), np.ones(2), np.zeros(2), np.zeros(2), t=1, convention=convention)
 
 
-@pytest.mark.parametrize("rule, convention", [p for p in PAIRS if gd.RULES[p[0]].forms[p[1]].kernel != p[0]])
-def test_threads_give_identical_results(rule, convention):
-    from gdfast import _kernels
-    rng = np.random.default_rng(46)
-    theta0 = rng.standard_normal(50_001).astype(np.float32)
-    grads = random_grads(rng, theta0.shape, np.float32, 3)
-    results = []
-    old = _kernels.get_min_per_thread()
-    try:
-        _kernels.set_min_per_thread(1000)
-        for n in (1, 2):
-            gd.set_num_threads(n)
-            w = theta0.copy()
-            opt = gd.OPTIMIZERS[rule]([w], convention=convention)
-            for g in grads:
-                opt.step(g)
-            results.append(w)
-    finally:
-        _kernels.set_min_per_thread(old)
-        gd.set_num_threads(2)
-    np.testing.assert_array_equal(results[0], results[1])
-
-
 def test_fit_runs_the_conventions_kernel():
     """The C training loop steps the convention's kernel: one batch step of fit equals the optimizer's step."""
     rng = np.random.default_rng(47)

@@ -87,8 +87,10 @@ def test_many_params_of_both_dtypes_match_one_at_a_time(rule):
         np.testing.assert_array_equal(p_together, alone)
 
 
-def test_threads_give_identical_results(rule, dtype):
-    """Elementwise kernels: 1 and 2 threads (forced to fork even for small arrays) agree bitwise."""
+@pytest.mark.parametrize("convention", gd.CONVENTIONS)
+def test_threads_give_identical_results(rule, dtype, convention):
+    """Elementwise kernels, in every framework convention: 1 and 2 threads (forced to fork even for small
+    arrays) agree bitwise."""
     from gdfast import _kernels
     rng = np.random.default_rng(5)
     theta0 = rng.standard_normal(100_003).astype(dtype)
@@ -100,7 +102,7 @@ def test_threads_give_identical_results(rule, dtype):
         for n in (1, 2):
             gd.set_num_threads(n)
             w = theta0.copy()
-            opt = gd.OPTIMIZERS[rule.name]([w])
+            opt = gd.OPTIMIZERS[rule.name]([w], convention=convention)
             for g in grads:
                 opt.step(g)
             results.append(w)
