@@ -264,7 +264,7 @@ def _resume_state(rng, scratches, sched, best):
     return {"rng": rng.bit_generator.state, "streams": [s["rng"].copy() for s in scratches],
             "schedule": {"class": type(sched).__name__,
                          "state": {k: v for k, v in vars(sched).items() if k.startswith("_")}},
-            "best": None if best[1] is None else (best[0], best[1][0].copy(), best[1][1].copy(), best[1][2]),
+            "best": None if best[1] is None else (best[0], *best[1]),  # its arrays are copies already
             "last": None}
 
 
@@ -280,8 +280,8 @@ def _resumed(resume, W, b, rng, scratches, sched, early_stopping, best):
     if resume["last"] is not None:  # the model holds its best epoch's parameters; training went on from these
         W[...], b[...] = resume["last"]
     if early_stopping is not None and resume["best"] is not None:
-        value, W, b, epoch = resume["best"]
-        best = (value, (W.copy(), b.copy(), epoch))
+        value, best_W, best_b, epoch = resume["best"]
+        best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
     return best
 
 

@@ -40,17 +40,17 @@ def check(backend, delay=0):
 def delay_range(delay):
     """A delay as (low, high): an int k is (k, k); a pair of ints low <= high is itself."""
     if isinstance(delay, tuple) and len(delay) == 2:
-        low, high = (nonnegative("delay", d) for d in delay)
+        low, high = (int_at_least("delay", d) for d in delay)
         if low > high:
             raise ValueError(f"delay (low, high) needs low <= high, got {delay!r}")
         return low, high
-    k = nonnegative("delay", delay)
+    k = int_at_least("delay", delay)
     return k, k
 
 
-def nonnegative(name, value):
-    if not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+def int_at_least(name, value, low=0):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     return int(value)
 
 
@@ -161,10 +161,6 @@ class Delayed:
     @property
     def updates(self):
         return self.server.updates
-
-    def close(self):
-        pass
-
 
 class Step:
     """A replica's step ``step(replica, s)``: holds the problem, its server (or center) and its settings; the

@@ -14,6 +14,7 @@ import tempfile
 import numpy as np
 
 from .. import schedules
+from ._backend import int_at_least
 from .server import Center, Shard, check_rule, shard_slices
 
 EXTRA_HINT = 'backend="ray" needs Ray: pip install "gdfast[ray]"'
@@ -33,8 +34,8 @@ class RayBackend:
     """
 
     def __init__(self, checkpoint_every=100, checkpoint_dir=None, max_restarts=3, cpus_per_replica=1):
-        self.checkpoint_every = _positive("checkpoint_every", checkpoint_every)
-        self.max_restarts = _positive("max_restarts", max_restarts, 0)
+        self.checkpoint_every = int_at_least("checkpoint_every", checkpoint_every, 1)
+        self.max_restarts = int_at_least("max_restarts", max_restarts)
         self.cpus_per_replica = schedules._check("cpus_per_replica", cpus_per_replica, 0.0)
         if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
             raise TypeError(f"checkpoint_dir must be a path, got {type(checkpoint_dir).__name__}")
@@ -50,12 +51,6 @@ class RayBackend:
     def __repr__(self):
         return (f"RayBackend(checkpoint_every={self.checkpoint_every}, checkpoint_dir={self.checkpoint_dir!r}, "
                 f"max_restarts={self.max_restarts}, cpus_per_replica={self.cpus_per_replica})")
-
-
-def _positive(name, value, low=1):
-    if not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 class RayRun:

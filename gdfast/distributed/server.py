@@ -124,9 +124,6 @@ class ParameterServer:
         """Pushes applied (by the first shard; every push reaches every shard)."""
         return self.shards[0].updates
 
-    def close(self):
-        pass
-
 
 class Center:
     """EASGD's center variable x~. ``exchange`` is the elastic step of a worker x_i, atomic under a lock:
@@ -145,9 +142,6 @@ class Center:
     def parameters(self):
         with self.lock:
             return self.x.copy()
-
-    def close(self):
-        pass
 
     def __getstate__(self):
         return {"x": self.x, "exchanges": self.exchanges}
