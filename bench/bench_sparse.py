@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
 import gdfast as gd  # noqa: E402
-from gdfast import _validate  # noqa: E402
+from gdfast.optim import _gradients  # noqa: E402
 from timing import (best_of_rounds, git_head, machine, median_us, noisy_lines, optional_import,  # noqa: E402
                     write_result)
 
@@ -135,7 +135,7 @@ def roofline(budget):
 def check_us(grads, shape, budget):
     """The CSR checks of one gradient (structure, index range, canonical form), as a step makes them."""
     p = np.zeros(shape, np.float32)
-    return median_us(cycle(grads, lambda g: _validate.sparse_grad(g, p, "g")), budget)
+    return median_us(cycle(grads, lambda g: _gradients.sparse_grad(g, p, "g")), budget)
 
 
 # ---------------------------------------------------------------------------------------------- report

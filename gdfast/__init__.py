@@ -6,17 +6,37 @@ and the training around them.
     opt = gd.Adam([w], lr=1e-3)
     opt.step([grad])                                   # dense, scipy.sparse or gd.RowSparse gradients
     model = gd.fit("logistic", X, y, "adagrad", lr=0.1, batch_size=1, epochs=5)   # Hogwild! on sparse X
+
+The layout follows the survey (docs/architecture.md): ``gdfast.optim`` (section 4: the rules, schedules),
+``gdfast.linear`` (sections 2 and 6: training linear models), ``gdfast.parallel`` (section 5: Hogwild!,
+distributed SGD), ``gdfast.viz`` (the pictures, the demo), ``gdfast.nn`` (batch normalization) and
+``gdfast.cli`` (``python -m gdfast``).
 """
-from . import datasets, distributed, hogwild, kernels, losses, reference, schedules
+import sys
+
+try:
+    from . import _kernels
+except ImportError as e:  # say what is wrong, not "partially initialized module" from a later import
+    raise ImportError(
+        f"gdfast's C extension gdfast._kernels is not built or cannot be loaded ({e}). In a source checkout, "
+        "build it with `pip install -e .` (or `python setup.py build_ext --inplace`); it needs a C compiler, "
+        "Cython and NumPy") from e
+
+from . import datasets, linear, nn, optim, parallel, viz
 from ._kernels import get_num_threads, openmp_enabled
-from ._registry import CONVENTIONS, RULES
-from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
-                    OPTIMIZERS)
-from ._sparse import RowSparse
 from ._threads import set_num_threads
-from .minimize import minimize
 from .checkpoint import load, save
-from .train import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit
+from .linear import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit, losses
+from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
+                    CONVENTIONS, OPTIMIZERS, RULES, RowSparse, kernels, minimize, reference, schedules)
+from .parallel import distributed, hogwild
+from .viz import functions
+
+# The modules of gdfast's first, flat layout, at their old import paths (``import gdfast.schedules``,
+# ``from gdfast.functions import SURFACES``): each is the one module of the new layout, not a copy.
+for _module in (kernels, reference, schedules, losses, hogwild, distributed, functions):
+    sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}"] = _module
+del _module
 
 __version__ = "0.1.0"
 
@@ -30,6 +50,6 @@ __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "
 def __getattr__(name):
     """The scikit-learn estimators, imported on first use (scikit-learn is an optional dependency)."""
     if name in ("GDClassifier", "GDRegressor"):
-        from . import estimators
+        from .linear import estimators
         return getattr(estimators, name)
     raise AttributeError(f"module 'gdfast' has no attribute {name!r}")

@@ -9,13 +9,23 @@ import numbers
 import numpy as np
 
 from . import _kernels
-from ._registry import RANGES
-from ._sparse import RowSparse
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# The update rules' hyperparameters: (low, high, low included, high included). The kernels need lr >= 0,
+# gamma and the betas in [0, 1) and eps > 0.
+HYPERPARAMETER_RANGES = {
+    "lr": (0.0, math.inf, True, False),
+    "gamma": (0.0, 1.0, True, False),
+    "beta1": (0.0, 1.0, True, False),
+    "beta2": (0.0, 1.0, True, False),
+    "eps": (0.0, math.inf, False, False),
+    "momentum_decay": (0.0, math.inf, True, False),
+    "initial_accumulator_value": (0.0, math.inf, True, False),
+}
 
-def _dtype_name(dtype):
+
+def dtype_name(dtype):
     return f"{dtype} ({dtype.str})" if dtype.byteorder == ">" else str(dtype)
 
 
@@ -24,7 +34,7 @@ def param(p, name):
     if not isinstance(p, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, got {type(p).__name__}")
     if p.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64 (native byte order), got {_dtype_name(p.dtype)}")
+        raise TypeError(f"{name} must have dtype float32 or float64 (native byte order), got {dtype_name(p.dtype)}")
     if not (p.flags.c_contiguous and p.flags.aligned):
         raise ValueError(f"{name} must be C-contiguous and aligned: it is updated in place "
                          "(pass np.ascontiguousarray(x) and keep that array)")
@@ -57,82 +67,6 @@ def disjoint(arrays, names):
         raise ValueError(f"{names[first]} and {names[second]} share memory; each must be a separate array")
 
 
-def dense_grad(g, p, name):
-    """A dense gradient for parameter p: an ndarray of p's dtype and shape, returned C-contiguous and aligned
-    (a strided or unaligned gradient is copied once)."""
-    if not isinstance(g, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray with the dtype of its parameter, or a scipy.sparse "
-                        f"matrix, got {type(g).__name__}")
-    if g.dtype != p.dtype:
-        raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
-                        "gdfast does not cast: pass a gradient of the parameter's dtype")
-    if g.shape != p.shape:
-        raise ValueError(f"{name} has shape {g.shape} but its parameter has shape {p.shape}")
-    if not (g.flags.c_contiguous and g.flags.aligned):
-        g = np.ascontiguousarray(g)
-    return g
-
-
-class SparseGradient:
-    """A checked, canonical sparse gradient of one parameter, as the kernels take it."""
-
-    __slots__ = ()
-
-    def arrays(self):
-        """The arrays the kernel reads (to test against what the step writes)."""
-        raise NotImplementedError
-
-    def copy(self):
-        raise NotImplementedError
-
-    def stored_values(self):
-        """The gradient values it holds (check_finite looks at these)."""
-        raise NotImplementedError
-
-    def step(self, rule_id, param, slots, kernel_args, t, state):
-        """Step t of the rule on the coordinates this gradient touches (state: lazy or exact bookkeeping)."""
-        raise NotImplementedError
-
-
-class CSRGradient(SparseGradient):
-    __slots__ = ("indptr", "indices", "data", "n_rows", "n_cols")
-
-    def __init__(self, indptr, indices, data, n_rows, n_cols):
-        self.indptr, self.indices, self.data, self.n_rows, self.n_cols = indptr, indices, data, n_rows, n_cols
-
-    def arrays(self):
-        return [self.indptr, self.indices, self.data]
-
-    def copy(self):
-        return CSRGradient(*(a.copy() for a in self.arrays()), self.n_rows, self.n_cols)
-
-    def stored_values(self):
-        return self.data[:int(self.indptr[-1])]
-
-    def step(self, rule_id, param, slots, kernel_args, t, state):
-        _kernels.sparse_step(rule_id, param, slots, *self.arrays(), self.n_rows, self.n_cols, *kernel_args, t,
-                             state)
-
-
-class RowsGradient(SparseGradient):
-    __slots__ = ("rows", "values")
-
-    def __init__(self, rows, values):
-        self.rows, self.values = rows, values
-
-    def arrays(self):
-        return [self.rows, self.values]
-
-    def copy(self):
-        return RowsGradient(self.rows.copy(), self.values.copy())
-
-    def stored_values(self):
-        return self.values
-
-    def step(self, rule_id, param, slots, kernel_args, t, state):
-        _kernels.rows_step(rule_id, param, slots, self.rows, self.values, *kernel_args, t, state)
-
-
 _CSR_ERRORS = {
     _kernels.CSR_INDPTR_START: "indptr[0] must be 0",
     _kernels.CSR_INDPTR_DECREASING: "indptr must not decrease (indptr[{w} + 1] < indptr[{w}])",
@@ -141,26 +75,9 @@ _CSR_ERRORS = {
 }
 
 
-def sparse_grad(g, p, name):
-    """A scipy.sparse gradient for parameter p, as a CSRGradient: the matrix must have p's shape (p 2-D) or
-    (1, p.size) (p 1-D), and data of p's dtype; see ``csr``."""
-    if p.ndim == 2:
-        shape = p.shape
-    elif p.ndim == 1:
-        shape = (1, p.shape[0])
-    else:
-        raise ValueError(f"{name} is sparse but its parameter has {p.ndim} dimensions; sparse gradients are for "
-                         "1-D parameters (as a (1, n) matrix) and 2-D ones")
-    if tuple(g.shape) != shape:
-        raise ValueError(f"{name} has shape {tuple(g.shape)} but its parameter needs {shape}")
-    if g.dtype != p.dtype:
-        raise TypeError(f"{name} has dtype {_dtype_name(g.dtype)} but its parameter is {p.dtype}; "
-                        "gdfast does not cast: pass data of the parameter's dtype")
-    return csr(g, name)
-
-
 def csr(g, name):
-    """A scipy.sparse matrix as a checked, canonical CSRGradient of its own shape.
+    """A scipy.sparse matrix as checked, canonical CSR arrays of its own shape: (indptr, indices, data, n_rows,
+    n_cols).
 
     CSR is used as it is (int32 or int64 indices, no copy); another format is converted to CSR once (a copy).
     The structure is checked before any kernel reads it; a matrix with unsorted or duplicate column indices is
@@ -189,45 +106,7 @@ def csr(g, name):
         indptr, indices, data = canonical_g.indptr, canonical_g.indices, canonical_g.data
         if indptr.dtype != indices.dtype:
             indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
-    return CSRGradient(indptr, indices, data, shape[0], shape[1])
-
-
-def rows_grad(g, p, name):
-    """A RowSparse gradient for parameter p, as a RowsGradient.
-
-    rows: 1-D integers (int32 and int64 used as they are, other integer types converted), each in
-    [0, p.shape[0]); values: an ndarray of p's dtype and shape (len(rows),) + p.shape[1:] (copied if not
-    contiguous). Unsorted or repeated rows are sorted and summed on a copy.
-    """
-    if p.ndim < 1:
-        raise ValueError(f"{name} is row-sparse but its parameter is 0-dimensional")
-    rows = np.asarray(g.rows)
-    if rows.ndim != 1:
-        raise ValueError(f"{name}.rows must be 1-D, got shape {rows.shape}")
-    if rows.dtype.kind not in "iu" and rows.size:
-        raise TypeError(f"{name}.rows must hold integers, got {_dtype_name(rows.dtype)}")
-    if rows.dtype not in (np.dtype(np.int32), np.dtype(np.int64)) or not rows.flags.c_contiguous:
-        rows = np.ascontiguousarray(rows, np.int64)
-    values = g.values
-    if not isinstance(values, np.ndarray):
-        raise TypeError(f"{name}.values must be a numpy.ndarray, got {type(values).__name__}")
-    if values.dtype != p.dtype:
-        raise TypeError(f"{name}.values has dtype {_dtype_name(values.dtype)} but its parameter is {p.dtype}; "
-                        "gdfast does not cast: pass values of the parameter's dtype")
-    shape = (rows.shape[0],) + p.shape[1:]
-    if values.shape != shape:
-        raise ValueError(f"{name}.values has shape {values.shape} but {len(rows)} rows of its parameter need {shape}")
-    if not (values.flags.c_contiguous and values.flags.aligned):
-        values = np.ascontiguousarray(values)
-    where, increasing = _kernels.index_check(rows, p.shape[0])
-    if where >= 0:
-        raise ValueError(f"{name}.rows[{where}] = {rows[where]} is outside [0, {p.shape[0]})")
-    if not increasing:  # sort, and sum the values of a repeated row (in the order given)
-        order = np.argsort(rows, kind="stable")
-        rows = rows[order]
-        first = np.flatnonzero(np.diff(rows, prepend=-1))
-        rows, values = rows[first], np.add.reduceat(values[order], first, axis=0)
-    return RowsGradient(rows, values)
+    return indptr, indices, data, shape[0], shape[1]
 
 
 def is_sparse(g):
@@ -236,15 +115,6 @@ def is_sparse(g):
         return False
     import scipy.sparse as sp
     return sp.issparse(g)
-
-
-def gradient(g, p, name):
-    """A dense or sparse gradient for parameter p: a contiguous ndarray or a SparseGradient."""
-    if isinstance(g, RowSparse):
-        return rows_grad(g, p, name)
-    if is_sparse(g):
-        return sparse_grad(g, p, name)
-    return dense_grad(g, p, name)
 
 
 def convention(rule, name, sparse):
@@ -265,31 +135,12 @@ def sparse_mode(mode):
     return mode
 
 
-def grad_list(grads, n_params):
-    """The gradients of a step as a list: one per parameter, or a bare gradient for a single parameter."""
-    if isinstance(grads, (list, tuple)):
-        grads = list(grads)
-    else:
-        grads = [grads]
-    if len(grads) != n_params:
-        raise ValueError(f"grads has {len(grads)} gradients for {n_params} params; pass one per param, in order")
-    return grads
-
-
-def finite(grads):
-    """check_finite: every gradient entry (every stored entry of a sparse one) is finite."""
-    for i, g in enumerate(grads):
-        values = g.stored_values() if isinstance(g, SparseGradient) else g
-        if not np.isfinite(values).all():
-            raise FloatingPointError(f"grads[{i}] contains NaN or Inf (check_finite=True); nothing was updated")
-
-
 def slot(s, p, name):
     """A state buffer of parameter p: p's dtype and shape, C-contiguous, aligned and writeable."""
     if not isinstance(s, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(s).__name__}")
     if s.dtype != p.dtype:
-        raise TypeError(f"{name} has dtype {_dtype_name(s.dtype)} but its parameter is {p.dtype}")
+        raise TypeError(f"{name} has dtype {dtype_name(s.dtype)} but its parameter is {p.dtype}")
     if s.shape != p.shape:
         raise ValueError(f"{name} has shape {s.shape} but its parameter has shape {p.shape}")
     if not (s.flags.c_contiguous and s.flags.aligned):
@@ -305,7 +156,7 @@ def hyperparameter(name, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
         value = float(value)
-    low, high, low_ok, high_ok = RANGES[name]
+    low, high, low_ok, high_ok = HYPERPARAMETER_RANGES[name]
     inside = (low < value or (low_ok and value == low)) and (value < high or (high_ok and value == high))
     if not (math.isfinite(value) and inside):
         interval = f"{'[' if low_ok else '('}{low:g}, {high:g}{']' if high_ok else ')'}"

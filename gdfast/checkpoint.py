@@ -56,12 +56,12 @@ def _json_number(value):
 
 def _encode(obj):
     from .optim import Optimizer
-    from .train import LinearModel
+    from .linear import LinearModel
     if isinstance(obj, Optimizer):
         return ("optimizer", *_optimizer(obj, ""))
     if isinstance(obj, LinearModel):
         return ("model", *_model(obj, ""))
-    if type(obj).__module__ == "gdfast.estimators" and type(obj).__name__ in ("GDClassifier", "GDRegressor"):
+    if type(obj).__module__ == "gdfast.linear.estimators" and type(obj).__name__ in ("GDClassifier", "GDRegressor"):
         return ("estimator", *_estimator(obj))
     raise TypeError(f"gdfast saves an Optimizer, a LinearModel, a GDClassifier or a GDRegressor, not "
                     f"{type(obj).__name__}")
@@ -139,7 +139,7 @@ def _model(model, prefix):
 
 
 def _load_model(meta, arrays, prefix=""):
-    from .train import LinearModel
+    from .linear import LinearModel
     W, b = np.array(arrays[f"{prefix}W"]), np.array(arrays[f"{prefix}b"])
     classes = arrays.get(f"{prefix}classes")
     opt = None if meta["optimizer"] is None else _load_optimizer(meta["optimizer"], arrays, prefix + "opt.", [W, b])
@@ -183,7 +183,7 @@ def _estimator(est):
 
 
 def _load_estimator(meta, arrays):
-    from . import estimators
+    from .linear import estimators
     if meta["class"] not in ("GDClassifier", "GDRegressor"):
         raise ValueError(f"unknown estimator {meta['class']!r}")
     est = getattr(estimators, meta["class"])(**{k: _unparam(v) for k, v in meta["params"].items()})
@@ -199,7 +199,8 @@ def _load_estimator(meta, arrays):
 def _param(value):
     """An estimator parameter as JSON: plain values as they are, a schedule or GradientNoise as its class and
     attributes (its state included)."""
-    from . import schedules, train
+    from .linear import trainer as train
+    from .optim import schedules
     if isinstance(value, (schedules.Schedule, train.GradientNoise)):
         return {"__object__": type(value).__name__, "attributes": vars(value)}
     if isinstance(value, dict):
@@ -208,7 +209,8 @@ def _param(value):
 
 
 def _unparam(value):
-    from . import schedules, train
+    from .linear import trainer as train
+    from .optim import schedules
     if isinstance(value, dict) and "__object__" in value:
         classes = {cls.__name__: cls for cls in (*schedules.SCHEDULES.values(), train.GradientNoise)}
         if value["__object__"] not in classes:

@@ -23,9 +23,9 @@ import warnings
 
 import numpy as np
 
-from . import schedules
 from ._validate import FLOAT_DTYPES
-from .optim import OPTIMIZERS
+from .optim import schedules
+from .optim.optimizers import OPTIMIZERS
 
 
 def _positive_int(name, value):

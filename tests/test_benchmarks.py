@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from gdfast import benchmarks
+from gdfast.cli import benchmarks
 
 pytestmark = pytest.mark.skipif(not (benchmarks.BENCH / "timing.py").is_file(),
                                 reason="the benchmark suite ships with the source tree")

@@ -4,7 +4,7 @@ import pytest
 
 import gdfast as gd
 
-from gdfast.__main__ import main, sparse_classification
+from gdfast.cli import main, sparse_classification
 
 
 def test_quick_demo_runs_every_part(tmp_path, capsys):

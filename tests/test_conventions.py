@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 import gdfast as gd
 from gdfast import reference
-from gdfast._registry import CONVENTIONS
+from gdfast.optim._registry import CONVENTIONS
 
 import frameworks
 from conftest import TOLERANCE, random_grads

@@ -179,7 +179,7 @@ def test_easgd_converges_on_threads_and_checks_input():
 
 def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
     """A replica raising on the local backend: the error surfaces here, with its traceback; nothing hangs."""
-    from gdfast.distributed._problem import Problem
+    from gdfast.parallel.distributed._problem import Problem
     X, y = sparse_problem()
     calls, original = {"n": 0}, Problem.gradient
 
@@ -223,7 +223,7 @@ def test_random_delays_are_drawn_per_push_and_seeded():
 
 
 def test_delayed_server_delivers_each_push_after_its_delay():
-    from gdfast.distributed._backend import Delayed
+    from gdfast.parallel.distributed._backend import Delayed
     theta = np.zeros(1)
     delayed = Delayed(ParameterServer(theta, rule="sgd", lr=1.0), (2, 2), None)
     for i in range(1, 5):

@@ -3,7 +3,7 @@ import pytest
 from scipy.optimize import OptimizeResult, rosen, rosen_der
 
 import gdfast as gd
-from gdfast.minimize import minimize
+from gdfast.optim.minimize import minimize
 
 # A convex quadratic f(x) = 0.5 x^T A x - b^T x, A SPD (eigenvalues ~0.71, 1.65, 3.64), minimum at A^-1 b.
 A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])

@@ -5,7 +5,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings, strategies as st
 
 import gdfast as gd
-from gdfast import _kernels as K, _validate, reference
+from gdfast import _kernels as K, reference
+from gdfast.optim import _gradients
 
 from conftest import RULE_NAMES, TOLERANCE, assert_bad_gradient_writes_nothing, gradient_floats
 
@@ -258,7 +259,7 @@ def test_no_copy_of_canonical_csr():
     for index_dtype in (np.int32, np.int64):
         g = sp.csr_matrix(np.eye(5, dtype=np.float32))
         g.indptr, g.indices = g.indptr.astype(index_dtype), g.indices.astype(index_dtype)
-        checked = _validate.sparse_grad(g, p, "g")
+        checked = _gradients.sparse_grad(g, p, "g")
         assert checked.indices is g.indices and checked.data is g.data and checked.indptr is g.indptr
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 import gdfast as gd
 from gdfast import schedules, viz
 from gdfast.functions import SURFACES
-from gdfast.minimize import minimize
+from gdfast.optim.minimize import minimize
 
 
 def assert_picture(path, fmt):

@@ -96,25 +96,27 @@ def record_checkpoints():
     np.savez(os.path.join(folder, "expected.npz"), **expected)
 
 
-def public_api():
-    """{module: {name: signature or kind}} for gdfast and its public modules."""
-    def described(obj):
-        if inspect.ismodule(obj):
-            return "module"
-        if inspect.isclass(obj):
-            methods = {name: _signature(member) for name, member in vars(obj).items()
-                       if not name.startswith("_") and callable(member)}
-            return {"class": _signature(obj), "methods": methods}
-        if callable(obj):
-            return _signature(obj)
-        return "value"
+def describe(obj):
+    """What the API pins of a public object: "module", "value", a signature, or a class's and its methods'."""
+    if inspect.ismodule(obj):
+        return "module"
+    if inspect.isclass(obj):
+        methods = {name: _signature(member) for name, member in vars(obj).items()
+                   if not name.startswith("_") and callable(member)}
+        return {"class": _signature(obj), "methods": methods}
+    if callable(obj):
+        return _signature(obj)
+    return "value"
 
-    api = {"gdfast": {name: described(getattr(gd, name)) for name in [*gd.__all__, "GDClassifier", "GDRegressor"]}}
+
+def public_api():
+    """{module: {name: describe(object)}} for gdfast and its public modules (their own names)."""
+    api = {"gdfast": {name: describe(getattr(gd, name)) for name in [*gd.__all__, "GDClassifier", "GDRegressor"]}}
     for module_name in PUBLIC_MODULES:
         module = importlib.import_module(f"gdfast.{module_name}")
         names = getattr(module, "__all__", None) or [
             name for name, obj in vars(module).items() if not name.startswith("_") and _defined_in(module, name, obj)]
-        api[module_name] = {name: described(getattr(module, name)) for name in sorted(names)}
+        api[module_name] = {name: describe(getattr(module, name)) for name in sorted(names)}
     return api
 
 

@@ -7,8 +7,9 @@ import inspect
 
 import numpy as np
 
-from . import _validate
-from ._kernels import DenseBatch
+from .. import _validate
+from .._kernels import DenseBatch
+from . import _gradients
 from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, RULES, kernel_arguments, nadam_schedule
 from ._sparse import SparseSteps
 
@@ -135,18 +136,18 @@ class Optimizer:
         of the parameter's rows (see ``sparse``).
         Nothing is written when a check fails.
         """
-        grads = _validate.grad_list(grads, len(self._params))
+        grads = _gradients.grad_list(grads, len(self._params))
         fast = self._fast
         if fast is not None and not self._sparse.stale and fast.ready(grads):
             if self.check_finite:
-                _validate.finite(grads)
+                _gradients.finite(grads)
             self._t += 1
             fast.step(grads, *self._kernel_args, self._t)
             return
         grads = self._checked_grads(grads)
         if self.check_finite:
-            _validate.finite(grads)
-        dense = [i for i, g in enumerate(grads) if not isinstance(g, _validate.SparseGradient)]
+            _gradients.finite(grads)
+        dense = [i for i, g in enumerate(grads) if not isinstance(g, _gradients.SparseGradient)]
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
             self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
@@ -154,7 +155,7 @@ class Optimizer:
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], *args, t)
         for i, g in enumerate(grads):
-            if isinstance(g, _validate.SparseGradient):
+            if isinstance(g, _gradients.SparseGradient):
                 self._sparse.step(i, g, args, t)
         self._t = t
         if self._form.schedule:
@@ -163,10 +164,10 @@ class Optimizer:
     def _checked_grads(self, grads):
         """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it
         shares memory with what the step writes (the kernels read it while writing those)."""
-        grads = [_validate.gradient(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        grads = [_gradients.gradient(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
         for _, batch in self._batches:  # every batch: one dtype's step may write what another's reads
             for i, g in enumerate(grads):
-                if batch.aliased(g.arrays() if isinstance(g, _validate.SparseGradient) else [g]) >= 0:
+                if batch.aliased(g.arrays() if isinstance(g, _gradients.SparseGradient) else [g]) >= 0:
                     grads[i] = g.copy()
         return grads
 
@@ -244,7 +245,7 @@ class Optimizer:
         """Write the parameters, the state, the step count and the exact sparse mode's counters (as they stand:
         nothing is flushed) to a checkpoint; ``gd.load(path)`` returns an optimizer over copies of the
         parameters that continues bitwise as this one would (see gdfast.checkpoint)."""
-        from .checkpoint import save
+        from ..checkpoint import save
         save(self, path)
 
     def __reduce__(self):

@@ -1,8 +1,8 @@
 """Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015)."""
 import numpy as np
 
-from .. import schedules
-from ..train import _count
+from ...linear.trainer import _count
+from ...optim import schedules
 from . import _backend
 from ._problem import Problem
 

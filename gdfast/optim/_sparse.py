@@ -1,4 +1,4 @@
-"""Sparse gradients: the row-sparse type, and an optimizer's sparse steps (the lazy mode, and the exact mode's
+"""An optimizer's sparse steps (the lazy mode, and the exact mode's
 step counters per block of coordinates).
 
 Exact mode bookkeeping, per parameter i: while i is *stale* (it has had a sparse step since it was last fully up
@@ -9,31 +9,11 @@ parameter up to date and ends the stale period; the next sparse step starts a ne
 """
 import numpy as np
 
-from . import _kernels
+from .. import _kernels
 
 _EMPTY = np.zeros(0)
 LAZY = _kernels.SparseState(None, 0, _EMPTY, _EMPTY)
 
-
-class RowSparse:
-    """A gradient that is nonzero on a few rows of its parameter: the slice ``param[rows[i]]`` (along the first
-    axis) has the gradient ``values[i]``, every other row has none (it is untouched).
-
-    rows: 1-D integers in [0, param.shape[0]) (int32 or int64 are used without a copy); values: an ndarray of
-    the parameter's dtype and shape ``(len(rows),) + param.shape[1:]``. A repeated row has the sum of its
-    values. For an embedding table the rows are the ids a batch looked up and the values the gradient of
-    each lookup. A step costs O(len(rows) x row length): unlike a CSR matrix of the parameter's shape, no
-    structure of one entry per parameter row is read or checked.
-    """
-
-    __slots__ = ("rows", "values")
-
-    def __init__(self, rows, values):
-        self.rows, self.values = rows, values
-
-    def __repr__(self):
-        shape = getattr(self.values, "shape", "?")
-        return f"RowSparse({len(self.rows)} rows, values {shape})"
 
 
 class SparseSteps:

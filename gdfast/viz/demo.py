@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-from . import datasets, train
-from ._registry import RULES
+from .. import datasets
+from ..linear import trainer as train
+from ..optim._registry import RULES
 
 # Learning-rate grids: the rule's default lr times these factors (Adadelta's lr is a plain multiplier, 1 the
 # survey's rule, so it gets factors around 1).
@@ -102,7 +103,7 @@ def _rules_table(split, grid, epochs, bar):
 
 
 def _hogwild_table(split, epochs, bar):
-    from . import get_num_threads
+    from .._kernels import get_num_threads
     (X, y), _, (X_test, y_test) = split
     lines = ["## (b) Hogwild!: SGD, batch 1, lr 0.1, one thread and every core", "",
              "| threads | seconds per epoch | million nonzeros per second | test loss |", "|---:|---:|---:|---:|"]
@@ -119,7 +120,7 @@ def _hogwild_table(split, epochs, bar):
 
 def _batchnorm_table(bar, quick):
     """SGD with momentum 0.9, where the effect is clearest (bench/results/batchnorm.md has plain SGD too)."""
-    from . import nn
+    from .. import nn
     bar.set_postfix_str("batch normalization on digits")
     lrs, epochs = ((0.01, 0.3), 2) if quick else ((0.003, 0.01, 0.03, 0.1, 0.3, 1.0), 20)
     rows = nn.batchnorm_comparison(lrs=lrs, epochs=epochs, optimizer="momentum", gamma=0.9)
@@ -129,7 +130,7 @@ def _batchnorm_table(bar, quick):
 
 
 def _pictures(out, bar, quick):
-    from . import viz
+    from . import plots as viz
     paths = []
     for surface in ("beale", "saddle"):
         bar.set_postfix_str(f"pictures: {surface}")

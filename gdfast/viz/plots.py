@@ -23,10 +23,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import schedules as _schedules
-from ._registry import RULES
+from ..optim import schedules as _schedules
+from ..optim._registry import RULES
+from ..optim.optimizers import OPTIMIZERS
 from .functions import SURFACES, Surface
-from .optim import OPTIMIZERS
 
 # The rules of the survey's animations (Alec Radford's: SGD, Momentum, NAG, Adagrad, Adadelta, RMSprop) and Adam,
 # which the survey recommends right after them; ten trajectories would crowd one picture.

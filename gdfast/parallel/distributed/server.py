@@ -3,8 +3,8 @@ import threading
 
 import numpy as np
 
-from .. import schedules
-from ..optim import OPTIMIZERS
+from ...optim import schedules
+from ...optim.optimizers import OPTIMIZERS
 
 
 class AdaptiveRevision:

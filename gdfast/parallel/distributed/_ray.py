@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 
-from .. import schedules
+from ...optim import schedules
 from ._backend import int_at_least
 from .server import Center, Shard, check_rule, shard_slices
 

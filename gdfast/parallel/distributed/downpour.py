@@ -1,8 +1,8 @@
 """Downpour SGD (Dean et al., 2012) and delay-tolerant Adagrad (McMahan & Streeter, 2014) on its server."""
 import numpy as np
 
-from .. import schedules
-from ..train import _count
+from ...linear.trainer import _count
+from ...optim import schedules
 from . import _backend
 from ._problem import Problem
 

@@ -9,9 +9,10 @@ import time
 
 import numpy as np
 
-from . import _kernels, _validate, schedules
-from .optim import OPTIMIZERS
-from .train import _progress, _count
+from .. import _kernels, _validate
+from ..linear.trainer import _progress, _count
+from ..optim import schedules
+from ..optim.optimizers import OPTIMIZERS
 
 
 class Factorization:

@@ -12,9 +12,10 @@ A form's ``initial_accumulator_value`` is accepted and unused: the caller's stat
 """
 import inspect
 
-from . import _validate
+from .. import _validate
+from .._kernels import DenseBatch
+from . import _gradients
 from ._sparse import LAZY
-from ._kernels import DenseBatch
 from ._registry import RULES, kernel_arguments
 
 
@@ -25,7 +26,7 @@ def _kernel(rule):
             raise ValueError(f"gd.kernels.{rule.name} with convention={convention!r} needs the running product of "
                              f"the momentum schedule; use gd.{rule.class_name}(..., convention={convention!r})")
         param = _validate.param(param, "param")
-        grad = _validate.gradient(grad, param, "grad")
+        grad = _gradients.gradient(grad, param, "grad")
         if len(slots) != len(rule.slots):
             raise TypeError(f"{rule.name} takes {len(rule.slots)} state array(s) {list(rule.slots)} after grad, "
                             f"got {len(slots)}")
@@ -36,7 +37,7 @@ def _kernel(rule):
             raise ValueError("t must be >= 1: it is the number of the step being taken")
         args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters, form))
         batch = DenseBatch(form.kernel_id, [param], [tuple(slots)])
-        sparse = isinstance(grad, _validate.SparseGradient)
+        sparse = isinstance(grad, _gradients.SparseGradient)
         if batch.aliased(grad.arrays() if sparse else [grad]) >= 0:
             grad = grad.copy()
         if sparse:

@@ -2,7 +2,7 @@
 theta = [W.ravel(), b] of a linear model."""
 import numpy as np
 
-from .. import losses
+from ...linear import losses
 
 
 class Problem:
@@ -39,7 +39,7 @@ class Problem:
                                 np.ascontiguousarray(W), b.copy())
 
     def model(self, theta, history, eta0):
-        from ..train import LinearModel
+        from ...linear.trainer import LinearModel
         W, b = (a.copy() for a in self.unflatten(theta))
         return LinearModel(self.loss, W, b, self.classes, history, None, eta0)
 

@@ -9,9 +9,11 @@ import warnings
 
 import numpy as np
 
-from . import _kernels, losses, schedules
-from ._sparse import LAZY
-from .optim import OPTIMIZERS
+from .. import _kernels
+from ..optim import schedules
+from ..optim._sparse import LAZY
+from ..optim.optimizers import OPTIMIZERS
+from . import losses
 
 
 class GradientNoise:
@@ -106,7 +108,7 @@ class LinearModel:
     def save(self, path):
         """Write the model, its optimizer and what continuing its fit needs to a checkpoint (``gd.load``
         reads it; see gdfast.checkpoint)."""
-        from .checkpoint import save
+        from ..checkpoint import save
         save(self, path)
 
     def decision_function(self, X):

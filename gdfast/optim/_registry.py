@@ -19,7 +19,7 @@ gdfast to the frameworks (live where installed, and golden trajectories they pro
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from . import _kernels
+from .. import _kernels
 
 CONVENTIONS = ("survey", "torch", "keras", "optax")
 
@@ -216,16 +216,6 @@ RULES = MappingProxyType({r.name: r for r in (
 # The order of the hyperparameters in a kernel call (csrc/common.h, gd_hyper), before Nadam's schedule.
 HYPERPARAMETERS = ("lr", "gamma", "beta1", "beta2", "eps")
 
-# Allowed values: (low, high, low included, high included).
-RANGES = MappingProxyType({
-    "lr": (0.0, float("inf"), True, False),
-    "gamma": (0.0, 1.0, True, False),
-    "beta1": (0.0, 1.0, True, False),
-    "beta2": (0.0, 1.0, True, False),
-    "eps": (0.0, float("inf"), False, False),
-    "momentum_decay": (0.0, float("inf"), True, False),
-    "initial_accumulator_value": (0.0, float("inf"), True, False),
-})
 
 NO_SCHEDULE = (0.0, 0.0, 0.0)
 

@@ -15,8 +15,8 @@ adds alpha W.
 """
 import numpy as np
 
-from . import _kernels, _validate
-from ._sparse import LAZY
+from .. import _kernels, _validate
+from ..optim._sparse import LAZY
 
 LOSSES = tuple(_kernels.LOSSES)
 CLASSIFICATION = ("logistic", "hinge", "softmax")
@@ -35,8 +35,8 @@ def features(X, name="X"):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
         _float_dtype(X.dtype, name)
-        g = _validate.csr(X, name)
-        arrays, values = (g.indptr, g.indices, g.data), g.stored_values()
+        indptr, indices, data, _, _ = _validate.csr(X, name)
+        arrays, values = (indptr, indices, data), data[:int(indptr[-1])]
     else:
         if not isinstance(X, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray or a scipy.sparse matrix, got {type(X).__name__}")

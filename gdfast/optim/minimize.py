@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from ._registry import RULES
-from .optim import OPTIMIZERS
+from .optimizers import OPTIMIZERS
 
 _STOPPING = ("maxiter", "gtol", "ftol", "xtol")
 _FINITE_DIFFERENCES = {"2-point": "forward", "3-point": "central"}

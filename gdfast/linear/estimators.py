@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import train as _train
+from . import trainer as _train
 
 
 class _GDEstimator(BaseEstimator):
@@ -44,7 +44,7 @@ class _GDEstimator(BaseEstimator):
 
     def save(self, path):
         """Write the estimator, its parameters and its fitted model to a checkpoint (``gd.load`` reads it)."""
-        from .checkpoint import save
+        from ..checkpoint import save
         save(self, path)
 
     def _validated(self, X, reset):
