@@ -199,9 +199,9 @@ def _load_estimator(meta, arrays):
 def _param(value):
     """An estimator parameter as JSON: plain values as they are, a schedule or GradientNoise as its class and
     attributes (its state included)."""
-    from .linear import trainer as train
+    from .linear import strategies
     from .optim import schedules
-    if isinstance(value, (schedules.Schedule, train.GradientNoise)):
+    if isinstance(value, (schedules.Schedule, strategies.GradientNoise)):
         return {"__object__": type(value).__name__, "attributes": vars(value)}
     if isinstance(value, dict):
         return {k: _param(v) for k, v in value.items()}
@@ -209,10 +209,10 @@ def _param(value):
 
 
 def _unparam(value):
-    from .linear import trainer as train
+    from .linear import strategies
     from .optim import schedules
     if isinstance(value, dict) and "__object__" in value:
-        classes = {cls.__name__: cls for cls in (*schedules.SCHEDULES.values(), train.GradientNoise)}
+        classes = {cls.__name__: cls for cls in (*schedules.SCHEDULES.values(), strategies.GradientNoise)}
         if value["__object__"] not in classes:
             raise ValueError(f"unknown parameter object {value['__object__']!r}")
         obj = object.__new__(classes[value["__object__"]])

@@ -3,4 +3,6 @@ C epoch loop (batch, mini-batch and stochastic gradient descent), the strategies
 stopping, gradient noise), the hot features of Hogwild!, and scikit-learn estimators (``estimators``, imported on
 first use: scikit-learn is optional)."""
 from . import losses
-from .trainer import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit
+from .model import LinearModel
+from .strategies import Curriculum, EarlyStopping, GradientNoise
+from .trainer import fit

@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import trainer as _train
+from .strategies import EarlyStopping
 
 
 class _GDEstimator(BaseEstimator):
@@ -35,7 +36,7 @@ class _GDEstimator(BaseEstimator):
             epochs=epochs, alpha=self.alpha, fit_intercept=self.fit_intercept, schedule=self.schedule,
             shuffle=self.shuffle, gradient_noise=self.gradient_noise, random_state=self.random_state,
             progress=self.progress, classes=classes, init=init, n_threads=self.n_threads,
-            early_stopping=_train.EarlyStopping(self.n_iter_no_change) if early else None,
+            early_stopping=EarlyStopping(self.n_iter_no_change) if early else None,
             validation_fraction=self.validation_fraction if early else None, **hyper)
         self.model_ = model
         self.coef_, self.intercept_ = model.coef_, model.intercept_

@@ -14,132 +14,9 @@ from ..optim import schedules
 from ..optim._sparse import LAZY
 from ..optim.optimizers import OPTIMIZERS
 from . import losses
+from ._hot import HotFeatures
+from .model import LinearModel
 
-
-class GradientNoise:
-    """Gaussian noise added to every gradient coordinate a step computes: g_t + N(0, sigma_t^2) with
-    sigma_t^2 = eta / (1 + t)^gamma (Neelakantan et al., 2015, as in the survey; eta in {0.01, 0.3, 1.0},
-    gamma = 0.55). On CSR data only the coordinates a batch touches get noise."""
-
-    def __init__(self, eta=0.01, gamma=0.55):
-        self.eta = schedules._check("eta", eta)
-        self.gamma = schedules._check("gamma", gamma)
-
-    def sd(self, t0, n_steps):
-        """sigma_t for t = t0 + 1 .. t0 + n_steps."""
-        t = np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
-        return np.sqrt(self.eta / (1.0 + t) ** self.gamma)
-
-    def __repr__(self):
-        return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
-
-
-class Curriculum:
-    """Curriculum learning (Bengio et al., 2009; the survey's section 6.1): examples ordered by a difficulty
-    score instead of at random. ``difficulty``: an array of one score per example, a callable
-    ``difficulty(X, y) -> scores``, or "loss" (each example's loss under the current model, recomputed every
-    epoch; low is easy). ``strategy``: "naive" takes the examples from easy to hard every epoch; "mixed"
-    (Zaremba & Sutskever, 2014) takes each position of that order with probability 1 - ``mix`` and a uniformly
-    drawn example otherwise, so every batch mixes curriculum and random examples."""
-
-    def __init__(self, difficulty="loss", strategy="naive", mix=0.5):
-        if not (callable(difficulty) or isinstance(difficulty, np.ndarray) or difficulty == "loss"):
-            raise ValueError("difficulty must be an array of scores, a callable(X, y) or 'loss'")
-        if strategy not in ("naive", "mixed"):
-            raise ValueError(f"strategy must be 'naive' or 'mixed', got {strategy!r}")
-        self.difficulty, self.strategy = difficulty, strategy
-        self.mix = schedules._check("mix", mix, 0.0, False, 1.0)
-
-    def order(self, scores, rng):
-        """The examples' order for one epoch, from their difficulty scores."""
-        order = np.argsort(scores, kind="stable")
-        if self.strategy == "mixed":
-            uniform = rng.random(len(order)) < self.mix
-            order[uniform] = rng.integers(0, len(order), int(uniform.sum()))
-        return order
-
-    def __repr__(self):
-        what = self.difficulty if isinstance(self.difficulty, str) else type(self.difficulty).__name__
-        return f"Curriculum(difficulty={what}, strategy={self.strategy!r}, mix={self.mix})"
-
-
-class EarlyStopping:
-    """Stop when the monitored loss (the validation loss where there is validation data, else the training
-    loss) has not improved by more than min_delta for ``patience`` epochs; with restore_best, the model ends
-    with the parameters of its best epoch."""
-
-    def __init__(self, patience=5, min_delta=0.0, restore_best=True):
-        self.patience = int(schedules._check("patience", patience))
-        self.min_delta = schedules._check("min_delta", min_delta)
-        self.restore_best = bool(restore_best)
-
-    def __repr__(self):
-        return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, restore_best={self.restore_best})"
-
-
-class LinearModel:
-    """A trained linear model z = x W + b: ``coef_`` (n_features,) for the squared loss, (K, n_features) for a
-    classifier (K = 1 for two classes), ``intercept_`` (K,), ``classes_`` (classifiers), ``history_`` (one dict
-    per epoch: epoch, train_loss, val_loss, lr, seconds, examples_per_second) and ``optimizer_``."""
-
-    def __init__(self, loss, W, b, classes, history, optimizer, eta0):
-        self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
-        self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
-        self._resume = None  # set by fit: what continuing it exactly needs (_resume_state)
-        self.coef_ = W[:, 0] if loss == "squared" else W.T
-        self.intercept_ = b
-
-    def __getstate__(self):
-        """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""
-        opt = self.optimizer_  # None for a model trained elsewhere (gdfast.distributed)
-        return {"loss": self.loss, "W": self._W, "b": self._b, "classes": self.classes_, "history": self.history_,
-                "eta0": self._eta0, "rule": opt and opt.rule.name, "optimizer": opt and opt.state_dict(),
-                "resume": self._resume}
-
-    def __setstate__(self, state):
-        W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
-        opt = None
-        if state["rule"] is not None:
-            opt = OPTIMIZERS[state["rule"]]([W, b], convention=str(state["optimizer"].get("convention", "survey")))
-            opt.load_state_dict(state["optimizer"])
-        self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
-        self._resume = state.get("resume")
-
-    def save(self, path):
-        """Write the model, its optimizer and what continuing its fit needs to a checkpoint (``gd.load``
-        reads it; see gdfast.checkpoint)."""
-        from ..checkpoint import save
-        save(self, path)
-
-    def decision_function(self, X):
-        """x W + b: (n,) for one output, (n, K) for softmax."""
-        _, _, d, dtype = losses.features(X)
-        if d != self._W.shape[0]:
-            raise ValueError(f"X has {d} features, the model {self._W.shape[0]}")
-        z = np.asarray(X @ self._W.astype(dtype, copy=False)) + self._b
-        return z[:, 0] if z.shape[1] == 1 else z
-
-    def predict(self, X):
-        z = self.decision_function(X)
-        if self.loss == "squared":
-            return z
-        if self.loss == "softmax":
-            return self.classes_[np.argmax(z, axis=1)]
-        return self.classes_[(z > 0).astype(int)]
-
-    def predict_proba(self, X):
-        """Class probabilities (n, n_classes), for the logistic and softmax losses."""
-        if self.loss not in ("logistic", "softmax"):
-            raise AttributeError(f"predict_proba needs the logistic or softmax loss, not {self.loss!r}")
-        z = self.decision_function(X)
-        if self.loss == "logistic":
-            p = 1.0 / (1.0 + np.exp(-z))
-            return np.column_stack([1 - p, p])
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-
-    def __repr__(self):
-        return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
 
 
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
@@ -204,8 +81,8 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
     intercept_scale = schedules._check("intercept_scale", intercept_scale)
     threads = _threads(n_threads, arrays)
-    hot = _HotFeatures.choose(arrays, n, d, threads, batch_size)
-    W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (_HotFeatures)
+    hot = HotFeatures.choose(arrays, n, d, threads, batch_size)
+    W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (HotFeatures)
     if hot is not None:
         train, W, opt = hot.renumbered(arrays, y_enc, n, d), *hot.to_internal(W, b, opt)
     scratches = [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)]
@@ -285,69 +162,6 @@ def _resumed(resume, W, b, rng, scratches, sched, early_stopping, best):
         value, best_W, best_b, epoch = resume["best"]
         best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
     return best
-
-
-class _HotFeatures:
-    """Hogwild! with batches of one example: the features present in at least 1% of the rows (at most
-    MAX_HOT, most frequent first) are renumbered 0..n_hot-1, so the C loop keeps them (and b) on per-thread
-    replicas (csrc/linear_impl.h); training runs on renumbered copies of X's indices, W and its state, mapped
-    back at the end."""
-
-    MAX_HOT, SHARE, MERGE_EVERY = 1024, 0.01, 1024
-
-    def __init__(self, perm):
-        self.perm = perm  # internal feature -> the user's
-        self.inverse = np.empty_like(perm)
-        self.inverse[perm] = np.arange(len(perm))
-
-    @classmethod
-    def choose(cls, arrays, n, d, threads, batch_size):
-        if threads == 1 or batch_size != 1 or isinstance(arrays, np.ndarray):
-            return None
-        counts = np.bincount(arrays[1][:int(arrays[0][-1])], minlength=d)
-        hot = np.flatnonzero(counts >= max(1, cls.SHARE * n))
-        hot = hot[np.argsort(-counts[hot], kind="stable")][:cls.MAX_HOT]
-        if not len(hot):
-            return None
-        rest = np.setdiff1d(np.arange(d), hot, assume_unique=True)
-        found = cls(np.concatenate([hot, rest]))
-        found.n_hot = len(hot)
-        return found
-
-    def kernel_args(self):
-        return self.n_hot, self.MERGE_EVERY
-
-    def renumbered(self, arrays, y_enc, n, d):
-        """The examples with features renumbered (each row sorted again, on copies)."""
-        import scipy.sparse as sp
-        indptr, indices, data = arrays
-        X = sp.csr_matrix((data.copy(), self.inverse[indices].astype(indices.dtype), indptr.copy()), shape=(n, d))
-        X.has_sorted_indices = False
-        X.sort_indices()
-        self.arrays = (X.indptr, X.indices, X.data)  # kept alive with the LinearData
-        return losses.data(self.arrays, y_enc, n, d)
-
-    def to_internal(self, W, b, opt):
-        """W and an optimizer over [renumbered W, b] with the state renumbered alike."""
-        W_internal = W[self.perm]
-        state = opt.state_dict()
-        for name in opt.rule.slots:
-            state[f"{name}.0"] = state[f"{name}.0"][self.perm]
-        internal = type(opt)([W_internal, b], convention=opt.convention)
-        internal.load_state_dict(state)
-        return W_internal, internal
-
-    def user_order(self, W_internal):
-        return W_internal[self.inverse]
-
-    def back(self, W_internal, internal, W, opt):
-        """The user's W and optimizer, given the renumbered ones' values and state."""
-        W[...] = self.user_order(W_internal)
-        state = internal.state_dict()
-        for name in opt.rule.slots:
-            state[f"{name}.0"] = self.user_order(state[f"{name}.0"])
-        opt.load_state_dict(state)
-        return W, opt
 
 
 def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):

@@ -39,7 +39,7 @@ class Problem:
                                 np.ascontiguousarray(W), b.copy())
 
     def model(self, theta, history, eta0):
-        from ...linear.trainer import LinearModel
+        from ...linear.model import LinearModel
         W, b = (a.copy() for a in self.unflatten(theta))
         return LinearModel(self.loss, W, b, self.classes, history, None, eta0)
 

@@ -1,0 +1,67 @@
+"""The survey's strategies for training (section 6) that gdfast.fit takes as options: curriculum learning
+(6.1), early stopping (6.5) and gradient noise (6.6). Shuffling is fit's ``shuffle``, batch normalization
+gdfast.nn."""
+import numpy as np
+
+from ..optim import schedules
+
+
+class GradientNoise:
+    """Gaussian noise added to every gradient coordinate a step computes: g_t + N(0, sigma_t^2) with
+    sigma_t^2 = eta / (1 + t)^gamma (Neelakantan et al., 2015, as in the survey; eta in {0.01, 0.3, 1.0},
+    gamma = 0.55). On CSR data only the coordinates a batch touches get noise."""
+
+    def __init__(self, eta=0.01, gamma=0.55):
+        self.eta = schedules._check("eta", eta)
+        self.gamma = schedules._check("gamma", gamma)
+
+    def sd(self, t0, n_steps):
+        """sigma_t for t = t0 + 1 .. t0 + n_steps."""
+        t = np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
+        return np.sqrt(self.eta / (1.0 + t) ** self.gamma)
+
+    def __repr__(self):
+        return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
+
+
+class Curriculum:
+    """Curriculum learning (Bengio et al., 2009; the survey's section 6.1): examples ordered by a difficulty
+    score instead of at random. ``difficulty``: an array of one score per example, a callable
+    ``difficulty(X, y) -> scores``, or "loss" (each example's loss under the current model, recomputed every
+    epoch; low is easy). ``strategy``: "naive" takes the examples from easy to hard every epoch; "mixed"
+    (Zaremba & Sutskever, 2014) takes each position of that order with probability 1 - ``mix`` and a uniformly
+    drawn example otherwise, so every batch mixes curriculum and random examples."""
+
+    def __init__(self, difficulty="loss", strategy="naive", mix=0.5):
+        if not (callable(difficulty) or isinstance(difficulty, np.ndarray) or difficulty == "loss"):
+            raise ValueError("difficulty must be an array of scores, a callable(X, y) or 'loss'")
+        if strategy not in ("naive", "mixed"):
+            raise ValueError(f"strategy must be 'naive' or 'mixed', got {strategy!r}")
+        self.difficulty, self.strategy = difficulty, strategy
+        self.mix = schedules._check("mix", mix, 0.0, False, 1.0)
+
+    def order(self, scores, rng):
+        """The examples' order for one epoch, from their difficulty scores."""
+        order = np.argsort(scores, kind="stable")
+        if self.strategy == "mixed":
+            uniform = rng.random(len(order)) < self.mix
+            order[uniform] = rng.integers(0, len(order), int(uniform.sum()))
+        return order
+
+    def __repr__(self):
+        what = self.difficulty if isinstance(self.difficulty, str) else type(self.difficulty).__name__
+        return f"Curriculum(difficulty={what}, strategy={self.strategy!r}, mix={self.mix})"
+
+
+class EarlyStopping:
+    """Stop when the monitored loss (the validation loss where there is validation data, else the training
+    loss) has not improved by more than min_delta for ``patience`` epochs; with restore_best, the model ends
+    with the parameters of its best epoch."""
+
+    def __init__(self, patience=5, min_delta=0.0, restore_best=True):
+        self.patience = int(schedules._check("patience", patience))
+        self.min_delta = schedules._check("min_delta", min_delta)
+        self.restore_best = bool(restore_best)
+
+    def __repr__(self):
+        return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, restore_best={self.restore_best})"
