@@ -26,22 +26,46 @@ class _GDEstimator(BaseEstimator):
         self.n_iter_no_change, self.gradient_noise, self.random_state = n_iter_no_change, gradient_noise, random_state
         self.progress, self.optimizer_params, self.n_threads = progress, optimizer_params, n_threads
 
-    def _fit(self, X, y, loss, epochs, classes=None, init=None):
+    def _trainer(self, loss, classes=None, init=None, early=False, batch_size=None):
+        """A Trainer with this estimator's parameters (early: with early stopping, for fit; batch_size: the
+        estimator's, at most that many)."""
         hyper = dict(self.optimizer_params or {})
         if self.lr is not None:
             hyper["lr"] = self.lr
-        early = self.early_stopping and init is None
-        model = _train.fit(
-            loss, X, y, self.optimizer, batch_size=None if self.batch_size is None else min(self.batch_size, len(y)),
-            epochs=epochs, alpha=self.alpha, fit_intercept=self.fit_intercept, schedule=self.schedule,
-            shuffle=self.shuffle, gradient_noise=self.gradient_noise, random_state=self.random_state,
-            progress=self.progress, classes=classes, init=init, n_threads=self.n_threads,
-            early_stopping=EarlyStopping(self.n_iter_no_change) if early else None,
-            validation_fraction=self.validation_fraction if early else None, **hyper)
+        return _train.Trainer(
+            loss, self.optimizer, alpha=self.alpha, fit_intercept=self.fit_intercept,
+            schedule=self.schedule, shuffle=self.shuffle, gradient_noise=self.gradient_noise,
+            random_state=self.random_state, progress=self.progress, classes=classes, init=init,
+            n_threads=self.n_threads, early_stopping=EarlyStopping(self.n_iter_no_change) if early else None,
+            batch_size=self.batch_size if self.batch_size is None or batch_size is None
+            else min(self.batch_size, batch_size), **hyper)
+
+    def _fit(self, X, y, loss, classes=None):
+        """A new model: max_iter epochs (fewer with early stopping) of a new Trainer."""
+        early = bool(self.early_stopping)
+        self._gd_trainer = self._trainer(loss, classes, early=early, batch_size=len(y))
+        model = self._gd_trainer.fit(X, y, self.max_iter,
+                                     validation_fraction=self.validation_fraction if early else None)
+        return self._fitted(model)
+
+    def _partial_fit(self, X, y, loss, classes=None):
+        """One epoch over (X, y), continuing the model (the Trainer is kept between calls)."""
+        trainer = getattr(self, "_gd_trainer", None)
+        if trainer is None:  # the first call, or a model read from a checkpoint or a pickle
+            trainer = self._gd_trainer = self._trainer(loss, classes, init=getattr(self, "model_", None))
+        return self._fitted(trainer.partial_fit(X, y))
+
+    def _fitted(self, model):
         self.model_ = model
         self.coef_, self.intercept_ = model.coef_, model.intercept_
         self.n_iter_ = len(model.history_)
         return self
+
+    def __getstate__(self):
+        """Pickling: the model (which keeps what continuing it needs), not the trainer's C buffers."""
+        state = super().__getstate__()
+        state.pop("_gd_trainer", None)
+        return state
 
     def save(self, path):
         """Write the estimator, its parameters and its fitted model to a checkpoint (``gd.load`` reads it)."""
@@ -86,7 +110,7 @@ class GDClassifier(ClassifierMixin, _GDEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("GDClassifier needs examples of two classes or more; y has 1 class")
-        return self._fit(X, y, self._loss(len(self.classes_)), self.max_iter, classes=self.classes_)
+        return self._fit(X, y, self._loss(len(self.classes_)), classes=self.classes_)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y), continuing the current model; the first call needs ``classes``."""
@@ -97,8 +121,7 @@ class GDClassifier(ClassifierMixin, _GDEstimator):
             if classes is None:
                 raise ValueError("the first partial_fit needs classes= (every class the stream will hold)")
             self.classes_ = np.unique(classes)
-        return self._fit(X, y, self._loss(len(self.classes_)), 1, classes=self.classes_,
-                         init=None if first else self.model_)
+        return self._partial_fit(X, y, self._loss(len(self.classes_)), classes=self.classes_)
 
     def decision_function(self, X):
         check_is_fitted(self)
@@ -130,13 +153,13 @@ class GDRegressor(RegressorMixin, _GDEstimator):
 
     def fit(self, X, y):
         X, y = self._validated_xy(X, y, reset=True)
-        return self._fit(X, y, self._checked_loss(), self.max_iter)
+        return self._fit(X, y, self._checked_loss())
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing the current model."""
         first = not hasattr(self, "model_")
         X, y = self._validated_xy(X, y, reset=first)
-        return self._fit(X, y, self._checked_loss(), 1, init=None if first else self.model_)
+        return self._partial_fit(X, y, self._checked_loss())
 
     def predict(self, X):
         check_is_fitted(self)

@@ -13,9 +13,19 @@ class LinearModel:
     def __init__(self, loss, W, b, classes, history, optimizer, eta0):
         self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
         self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
-        self._resume = None  # set by fit: what continuing it exactly needs (_resume_state)
+        self._trainer = None  # the Trainer training it (gdfast.linear.trainer), which knows how to continue it
+        self._saved_resume = None  # the same, for a model read back without its trainer
         self.coef_ = W[:, 0] if loss == "squared" else W.T
         self.intercept_ = b
+
+    @property
+    def _resume(self):
+        """What continuing its training exactly needs (Trainer.resume_state), or None."""
+        return self._trainer.resume_state() if self._trainer is not None else self._saved_resume
+
+    @_resume.setter
+    def _resume(self, state):
+        self._trainer, self._saved_resume = None, state
 
     def __getstate__(self):
         """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""

@@ -1,7 +1,12 @@
 """Training linear models by gradient descent (Ruder, arXiv:1609.04747): batch, mini-batch and stochastic
 gradient descent (section 2) with any of the ten update rules (section 4), run by one C epoch loop
 (csrc/linear.h, the GIL released), and the survey's strategies (section 6): shuffling, learning-rate schedules,
-early stopping and gradient noise.
+curriculum learning, early stopping and gradient noise.
+
+A :class:`Trainer` owns everything a fit sets up once (the parameters and the optimizer, the C model with its
+per-thread scratch buffers, the schedule, the random streams, the early-stopping record) and advances by whole
+epochs (:meth:`Trainer.fit`) or by one pass over a chunk of examples (:meth:`Trainer.partial_fit`).
+:func:`fit` is a Trainer's fit.
 """
 import math
 import time
@@ -17,16 +22,8 @@ from . import losses
 from ._hot import HotFeatures
 from .model import LinearModel
 
-
-
-def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
-        intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
-        validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
-        progress=True, classes=None, init=None, n_threads=None, **hyperparameters):
-    """Fit a linear model by gradient descent; returns a :class:`LinearModel`.
-
-    loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses). X: an n x d float32/float64 ndarray or
-    scipy.sparse matrix (the model takes X's dtype); y: n targets (numbers, or class labels).
+_DOC_OPTIONS = """
+    loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses).
     optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...).
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
     of b. Each step minimises the mean loss of its batch plus alpha/2 ||W||^2 (on CSR data the penalty's
@@ -40,128 +37,248 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     returns True stops training. progress: a progress bar of epochs (tqdm).
     n_threads: threads for CSR data (None: gd.get_num_threads(), every core unless set). With more than one
     the epoch runs as Hogwild! (Niu et al., 2011): the threads split each epoch's order and update the shared
-    W, b and optimizer state without locks; with batches of one, the features in at least 1% of the rows and b
-    live on per-thread replicas merged every 1024 steps. The L2 penalty then reaches the touched weights only,
-    and results vary from run to run: pass n_threads=1 for a deterministic run (for a given random_state).
-    Dense data trains on one thread (its steps use gd's threads for a large W).
+    W, b and optimizer state without locks; with batches of one, the features in at least 1% of the rows (of
+    the first data the trainer sees) and b live on per-thread replicas merged every 1024 steps. The L2 penalty
+    then reaches the touched weights only, and results vary from run to run: pass n_threads=1 for a
+    deterministic run (for a given random_state). Dense data trains on one thread (its steps use gd's threads
+    for a large W).
     classes: every class a classifier will see (when y may lack some, as in one batch of a stream).
     init: a LinearModel to continue training (its parameters, optimizer state, step count, schedule position
     and state, history, random streams and early-stopping record: two fits of k epochs on one thread equal one
     of 2k, also after model.save and gd.load; the loss, features, dtype and optimizer must match; X, y and
     random_state should be the same for a validation_fraction split to be); ``**hyperparameters`` then update
     its optimizer's.
+"""
+
+
+class Trainer:
+    """Trains one linear model by gradient descent: set up once, advanced by epochs or by chunks.
+
+    ``Trainer(loss, optimizer, **options).fit(X, y, epochs)`` is :func:`gdfast.fit`; ``partial_fit(X_chunk,
+    y_chunk)`` makes one pass (one epoch) over a chunk, continuing the same parameters, optimizer state, step
+    count, schedule, random streams and history, so a stream of chunks costs its C loop and the chunk's checks,
+    not a new setup. The parameters, the optimizer and the C model (per-thread scratch buffers, noise
+    generators) are made when the first data arrives, which fixes the number of features, the dtype, dense or
+    CSR and (for Hogwild!) the hot features; every later chunk must match them.
+    """ + _DOC_OPTIONS + """
+    Attributes: ``model`` (the LinearModel being trained, its arrays live), ``history`` (one dict per epoch).
     """
-    loss = losses.loss_name(loss)
-    for name in ("sparse", "check_finite"):
-        if name in hyperparameters:
-            raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    epochs = _count("epochs", epochs)
-    alpha = schedules._check("alpha", alpha)
-    rng = np.random.default_rng(random_state)
-    X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, rng)
-    arrays, n, d, dtype = losses.features(X)
-    if init is not None and classes is None:
-        classes = init.classes_
-    y_enc, classes, K = losses.targets(loss, y, n, dtype, None if classes is None else np.asarray(classes))
-    train = losses.data(arrays, y_enc, n, d)
-    validation = _validation(loss, validation_data, d, dtype, classes)
-    if batch_size is None:
-        batch_size = n
-    elif not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= n):
-        raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], got {batch_size!r}")
-    if init is None:
-        W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
-        opt, history = OPTIMIZERS[optimizer]([W, b], **hyperparameters), []
-        eta0 = opt.lr
-    else:
-        W, b, opt, history, eta0 = _continued(init, loss, optimizer, d, K, dtype, hyperparameters)
-    if intercept_scale is None:
-        intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
-    intercept_scale = schedules._check("intercept_scale", intercept_scale)
-    threads = _threads(n_threads, arrays)
-    hot = HotFeatures.choose(arrays, n, d, threads, batch_size)
-    W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (HotFeatures)
-    if hot is not None:
-        train, W, opt = hot.renumbered(arrays, y_enc, n, d), *hot.to_internal(W, b, opt)
-    scratches = [_scratch(arrays, d, K, dtype, rng, hot) for _ in range(threads)]
-    model = _kernels.LinearModel(opt._kernel_id, _kernels.LOSSES[loss], W, b, *_slots(opt), scratches, LAZY,
-                                 bool(fit_intercept), intercept_scale, *(hot.kernel_args() if hot else ()))
-    sched = schedules.schedule(schedule)
-    best, first_epoch = (math.inf, None), len(history)
-    if init is not None and getattr(init, "_resume", None) is not None:
-        best = _resumed(init._resume, W, b, rng, scratches, sched, early_stopping, best)
-    n_steps = threads * -(-(-(-n // threads)) // int(batch_size))  # step numbers an epoch may use (linear.h)
-    scores = _fixed_difficulty(curriculum, X, y, n)
-    bar = _progress(progress, epochs)
-    for epoch in range(first_epoch, first_epoch + epochs):
-        order = _epoch_order(curriculum, shuffle, n, rng, scores, model, train)
-        lr = sched.rates(eta0, epoch, opt.t, n_steps)
-        noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
+
+    def __init__(self, loss, optimizer="sgd", *, batch_size=None, alpha=0.0, fit_intercept=True,
+                 intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
+                 gradient_noise=None, random_state=None, callbacks=(), progress=True, classes=None, init=None,
+                 n_threads=None, **hyperparameters):
+        self.loss = losses.loss_name(loss)
+        for name in ("sparse", "check_finite"):
+            if name in hyperparameters:
+                raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+        if not (batch_size is None or (isinstance(batch_size, (int, np.integer)) and batch_size >= 1)):
+            raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or a positive int, got {batch_size!r}")
+        if init is not None and not isinstance(init, LinearModel):
+            raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
+        self.optimizer_name, self.batch_size = optimizer, batch_size
+        self.alpha = schedules._check("alpha", alpha)
+        self.fit_intercept, self.shuffle, self.curriculum = bool(fit_intercept), shuffle, curriculum
+        self.early_stopping, self.gradient_noise, self.callbacks = early_stopping, gradient_noise, callbacks
+        self.progress, self.n_threads, self.init = progress, n_threads, init
+        self.intercept_scale = None if intercept_scale is None else schedules._check("intercept_scale",
+                                                                                   intercept_scale)
+        self.classes = classes if classes is not None or init is None else init.classes_
+        self.hyperparameters = hyperparameters
+        self.rng = np.random.default_rng(random_state)
+        self.schedule = schedules.schedule(schedule)
+        self.model = None  # made with the C model, at the first data (_setup)
+
+    @property
+    def history(self):
+        return [] if self.model is None else self.model.history_
+
+    # --- advancing ---------------------------------------------------------------------------------------
+
+    def fit(self, X, y, epochs=5, *, validation_data=None, validation_fraction=None):
+        """``epochs`` epochs over (X, y) with the strategies of this trainer; returns the LinearModel."""
+        epochs = _count("epochs", epochs)
+        X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, self.rng)
+        train, n = self._data(X, y)
+        if self.batch_size is not None and self.batch_size > n:
+            raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], "
+                             f"got {self.batch_size!r}")
+        validation = _validation(self.loss, validation_data, self._d, self._dtype, self.model.classes_)
+        scores = _fixed_difficulty(self.curriculum, X, y, n)
+        bar = _progress(self.progress, epochs)
+        for _ in range(epochs):
+            entry = self._epoch(train, n, self.batch_size or n, scores, validation)
+            if bar is not None:
+                bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
+                bar.update()
+            if self._should_stop(entry, validation is not None):
+                break
+        if bar is not None:
+            bar.close()
+        self._restore_best()
+        return self._published()
+
+    def partial_fit(self, X, y):
+        """One epoch over the chunk (X, y), continuing the model (batches of min(batch_size, len(y)));
+        returns the LinearModel. Early stopping and callbacks act in :meth:`fit` only."""
+        train, n = self._data(X, y)
+        self._epoch(train, n, min(self.batch_size or n, n), None, None)
+        return self._published()
+
+    def _epoch(self, train, n, batch, scores, validation):
+        """One pass over checked examples: the C loop over this epoch's order, and its history entry."""
+        opt, history = self._opt, self.model.history_
+        if self._last is not None:  # the model holds its best epoch's parameters; training went on from these
+            self._W[...], self._b[...] = self._last
+            self._last = None
+        epoch = len(history)
+        order = _epoch_order(self.curriculum, self.shuffle, n, self.rng, scores, self._c_model, train)
+        n_steps = self._threads * -(-(-(-n // self._threads)) // int(batch))  # step numbers it may use (linear.h)
+        lr = self.schedule.rates(self.model._eta0, epoch, opt.t, n_steps)
+        noise = self.gradient_noise.sd(opt.t, n_steps) if self.gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
         order = np.ascontiguousarray(order, np.int64)  # no copy: already int64
-        total, steps = model.epoch(train, order, int(batch_size), alpha, *opt._kernel_args, opt.t, lr, noise)
+        total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, *opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
+        W = self._hot.user_order(self._W) if self._hot else self._W
         entry = {"epoch": epoch + 1, "train_loss": total / n,
-                 "val_loss": losses.mean_loss(loss, validation, hot.user_order(W) if hot else W, b)
-                 if validation else None,
+                 "val_loss": losses.mean_loss(self.loss, validation, W, self._b) if validation else None,
                  "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
         history.append(entry)
-        if bar is not None:
-            bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
-            bar.update()
-        watched = entry["val_loss"] if validation else entry["train_loss"]
+        return entry
+
+    def _should_stop(self, entry, validated):
+        """After an epoch of fit: a non-finite loss, early stopping or a callback ends training."""
+        watched = entry["val_loss"] if validated else entry["train_loss"]
         if not math.isfinite(watched):
-            warnings.warn(f"gdfast.fit: the loss became {watched} at epoch {epoch + 1}; stopping (lower lr?)")
-            break
-        sched.observe(watched)
-        if early_stopping is not None:
-            if watched < best[0] - early_stopping.min_delta:
-                best = (watched, (W.copy(), b.copy(), epoch))
-            elif best[1] is not None and epoch - best[1][2] >= early_stopping.patience:
-                break
-        if any(cb(entry) is True for cb in callbacks):
-            break
-    if bar is not None:
-        bar.close()
-    resume = _resume_state(rng, scratches, sched, best if hot is None else (math.inf, None))
-    if early_stopping is not None and early_stopping.restore_best and best[1] is not None:
-        resume["last"] = (W.copy(), b.copy())  # where training stood: a continued fit goes on from there
-        W[...], b[...] = best[1][0], best[1][1]
-    if hot is not None:
-        W, opt = hot.back(W, opt, W_user, opt_user)
-    fitted = LinearModel(loss, W, b, classes, history, opt, eta0)
-    fitted._resume = resume
-    return fitted
+            warnings.warn(f"gdfast.fit: the loss became {watched} at epoch {entry['epoch']}; stopping (lower lr?)")
+            return True
+        self.schedule.observe(watched)
+        stopping, epoch = self.early_stopping, entry["epoch"] - 1
+        if stopping is not None:
+            if watched < self._best[0] - stopping.min_delta:
+                self._best = (watched, (self._W.copy(), self._b.copy(), epoch))
+            elif self._best[1] is not None and epoch - self._best[1][2] >= stopping.patience:
+                return True
+        return any(cb(entry) is True for cb in self.callbacks)
+
+    def _restore_best(self):
+        """Early stopping with restore_best: the model takes its best epoch's parameters; where training
+        stood is kept for a later epoch to continue from."""
+        stopping, best = self.early_stopping, self._best
+        if stopping is not None and stopping.restore_best and best[1] is not None:
+            self._last = (self._W.copy(), self._b.copy())
+            self._W[...], self._b[...] = best[1][0], best[1][1]
+
+    def _published(self):
+        """The model, with the user's feature order where Hogwild!'s hot features renumbered them."""
+        if self._hot is not None:
+            self._hot.back(self._W, self._opt, self.model._W, self.model.optimizer_)
+        return self.model
+
+    # --- setting up ----------------------------------------------------------------------------------------
+
+    def _data(self, X, y):
+        """(LinearData, n) of a chunk, checked against the trainer's model (set up at the first chunk)."""
+        arrays, n, d, dtype = losses.features(X)
+        if self.model is None:
+            y_enc, classes, K = losses.targets(self.loss, y, n, dtype, _classes(self.classes))
+            self._setup(arrays, n, d, dtype, K, classes)
+        else:
+            if d != self._d or dtype != self._dtype or isinstance(arrays, np.ndarray) != self._dense:
+                raise ValueError(f"X has {d} features, dtype {dtype} and is {_layout(arrays)}; this trainer was "
+                                 f"set up for {self._d} features, dtype {self._dtype} and {_layout(self._dense)} data")
+            y_enc, _, _ = losses.targets(self.loss, y, n, dtype, self.model.classes_)
+        if self._hot is not None:
+            return self._hot.renumbered(arrays, y_enc, n, d), n
+        return losses.data(arrays, y_enc, n, d), n
+
+    def _setup(self, arrays, n, d, dtype, K, classes):
+        """The parameters, the optimizer and the C model with its scratch buffers: once, at the first data."""
+        self._d, self._dtype, self._dense = d, dtype, isinstance(arrays, np.ndarray)
+        if self.init is None:
+            W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
+            opt, history = OPTIMIZERS[self.optimizer_name]([W, b], **self.hyperparameters), []
+            eta0 = opt.lr
+        else:
+            W, b, opt, history, eta0 = _continued(self.init, self.loss, self.optimizer_name, d, K, dtype,
+                                                  dict(self.hyperparameters))
+        self.model = LinearModel(self.loss, W, b, classes, history, opt, eta0)
+        self.model._trainer = self
+        if self.intercept_scale is None:
+            self.intercept_scale = 1.0 if self._dense else 0.01
+        self._threads = _threads(self.n_threads, arrays)
+        self._hot = HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n)
+        self._W, self._b, self._opt = W, b, opt
+        if self._hot is not None:
+            self._W, self._opt = self._hot.to_internal(W, b, opt)
+        self._scratches = [_scratch(arrays, d, K, dtype, self.rng, self._hot) for _ in range(self._threads)]
+        self._c_model = _kernels.LinearModel(
+            self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, b, *_slots(self._opt), self._scratches,
+            LAZY, self.fit_intercept, self.intercept_scale, *(self._hot.kernel_args() if self._hot else ()))
+        self._best, self._last = (math.inf, None), None
+        resume = None if self.init is None else self.init._resume
+        if resume is not None:
+            self._resume(resume)
+
+    # --- continuing ----------------------------------------------------------------------------------------
+
+    def resume_state(self):
+        """What a later Trainer(init=model) needs to continue this one exactly: the random streams (shuffling
+        and each thread's noise generator), the schedule's state and the early-stopping record (value, W, b,
+        epoch), and where training stood when the model took its best epoch's parameters."""
+        sched, best, last = self.schedule, self._best if self._hot is None else (math.inf, None), self._last
+        if self._hot is not None and last is not None:  # in the user's feature order, as the model's W
+            last = (self._hot.user_order(last[0]), last[1])
+        return {"rng": self.rng.bit_generator.state, "streams": [s["rng"].copy() for s in self._scratches],
+                "schedule": {"class": type(sched).__name__,
+                             "state": {k: v for k, v in vars(sched).items() if k.startswith("_")}},
+                "best": None if best[1] is None else (best[0], *best[1]),  # its arrays are copies already
+                "last": last}
+
+    def _resume(self, resume):
+        """Continue the streams and records of the trainer that made init (see resume_state). The noise
+        streams continue where the thread count is the same."""
+        self.rng.bit_generator.state = resume["rng"]
+        if len(resume["streams"]) == len(self._scratches):
+            for scratch, stream in zip(self._scratches, resume["streams"]):
+                scratch["rng"][...] = stream
+        if resume["schedule"]["class"] == type(self.schedule).__name__:
+            vars(self.schedule).update(resume["schedule"]["state"])
+        if resume["last"] is not None:
+            W, b = resume["last"]
+            self._last = (W[self._hot.perm] if self._hot is not None else W.copy(), b.copy())
+        if self.early_stopping is not None and resume["best"] is not None:
+            value, best_W, best_b, epoch = resume["best"]
+            self._best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
 
 
-def _resume_state(rng, scratches, sched, best):
-    """What a later fit(init=model) needs to continue this one exactly: the random streams (shuffling and each
-    thread's noise generator), the schedule's state and the early-stopping record (value, W, b, epoch)."""
-    return {"rng": rng.bit_generator.state, "streams": [s["rng"].copy() for s in scratches],
-            "schedule": {"class": type(sched).__name__,
-                         "state": {k: v for k, v in vars(sched).items() if k.startswith("_")}},
-            "best": None if best[1] is None else (best[0], *best[1]),  # its arrays are copies already
-            "last": None}
+def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
+        intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
+        validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
+        progress=True, classes=None, init=None, n_threads=None, **hyperparameters):
+    """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
+
+    X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
+    (numbers, or class labels). epochs: passes over the examples.""" + _DOC_OPTIONS
+    trainer = Trainer(loss, optimizer, batch_size=batch_size, alpha=alpha, fit_intercept=fit_intercept,
+                      intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
+                      early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
+                      callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
+                      **hyperparameters)
+    return trainer.fit(X, y, epochs, validation_data=validation_data, validation_fraction=validation_fraction)
 
 
-def _resumed(resume, W, b, rng, scratches, sched, early_stopping, best):
-    """Continue the streams and records of the fit that made init (see _resume_state); returns ``best``. The
-    noise streams continue where the thread count is the same."""
-    rng.bit_generator.state = resume["rng"]
-    if len(resume["streams"]) == len(scratches):
-        for scratch, stream in zip(scratches, resume["streams"]):
-            scratch["rng"][...] = stream
-    if resume["schedule"]["class"] == type(sched).__name__:
-        vars(sched).update(resume["schedule"]["state"])
-    if resume["last"] is not None:  # the model holds its best epoch's parameters; training went on from these
-        W[...], b[...] = resume["last"]
-    if early_stopping is not None and resume["best"] is not None:
-        value, best_W, best_b, epoch = resume["best"]
-        best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
-    return best
+def _classes(classes):
+    return None if classes is None else np.asarray(classes)
+
+
+def _layout(dense_or_arrays):
+    dense = dense_or_arrays if isinstance(dense_or_arrays, bool) else isinstance(dense_or_arrays, np.ndarray)
+    return "dense" if dense else "sparse (CSR)"
 
 
 def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):
