@@ -222,7 +222,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         noise = gradient_noise.sd(opt.t, n_steps) if gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
         order = np.ascontiguousarray(order, np.int64)  # no copy: already int64
-        total, steps = model.epoch(train, order, int(batch_size), alpha, *opt._kernel_args, opt.t, lr, noise)
+        total, steps = model.epoch(train, order, int(batch_size), alpha, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
         entry = {"epoch": epoch + 1, "train_loss": total / n,
