@@ -6,6 +6,7 @@ overlap) before an object of this module sees it, and the kernels trust what the
 """
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport malloc, free
+cimport cython
 cimport numpy as cnp
 
 cnp.import_array()
@@ -53,13 +54,68 @@ def overlapping_pair(list arrays):
     return None
 
 
-cdef gd_hyper _hyper(double lr, double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
-                     double mu_product, int64_t t):
-    """The hyperparameters of one step as the kernels take them (csrc/common.h): the rule's, then Nadam's
-    momentum schedule at step t (0 for every other kernel; gdfast._registry.kernel_arguments)."""
+@cython.auto_pickle(False)  # nothing ships one: a pickled optimizer rebuilds it from its hyperparameters
+cdef class Hyperparameters:
+    """The hyperparameters of a kernel call as the kernels read them: one gd_hyper (csrc/common.h), built once
+    from the rule's values (gdfast._registry.kernel_arguments) so that a call copies a struct instead of parsing
+    nine numbers. Read-only: an optimizer builds a new one when a hyperparameter changes.
+
+    lr, gamma, beta1, beta2, eps: the rule's (0 where the rule has none). mu, mu_next, mu_product: Nadam's
+    momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel. The step number t is
+    not held here: every entry point takes it as its own argument, since it changes each call.
+    """
     cdef gd_hyper h
-    h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = lr, gamma, beta1, beta2, eps, t
-    h.mu, h.mu_next, h.mu_product = mu_t, mu_next, mu_product
+
+    def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
+                  double mu=0.0, double mu_next=0.0, double mu_product=0.0):
+        self.h.lr, self.h.gamma, self.h.beta1, self.h.beta2, self.h.eps = lr, gamma, beta1, beta2, eps
+        self.h.mu, self.h.mu_next, self.h.mu_product = mu, mu_next, mu_product
+        self.h.t = 0  # unused: _at_step sets the call's own
+
+    @property
+    def lr(self):
+        return self.h.lr
+
+    @property
+    def gamma(self):
+        return self.h.gamma
+
+    @property
+    def beta1(self):
+        return self.h.beta1
+
+    @property
+    def beta2(self):
+        return self.h.beta2
+
+    @property
+    def eps(self):
+        return self.h.eps
+
+    @property
+    def mu(self):
+        return self.h.mu
+
+    @property
+    def mu_next(self):
+        return self.h.mu_next
+
+    @property
+    def mu_product(self):
+        return self.h.mu_product
+
+    def __repr__(self):
+        fields = [("lr", self.h.lr), ("gamma", self.h.gamma), ("beta1", self.h.beta1), ("beta2", self.h.beta2),
+                  ("eps", self.h.eps)]
+        if self.h.mu or self.h.mu_next or self.h.mu_product:  # Nadam's schedule, shown only where it is used
+            fields += [("mu", self.h.mu), ("mu_next", self.h.mu_next), ("mu_product", self.h.mu_product)]
+        return "Hyperparameters(" + ", ".join(f"{name}={value!r}" for name, value in fields) + ")"
+
+
+cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
+    """hyper's struct with the step number t, a copy on the caller's stack (the object stays as built)."""
+    cdef gd_hyper h = hyper.h
+    h.t = t
     return h
 
 
@@ -67,7 +123,8 @@ cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 
     Pointers to the parameters and slots are taken once, here; the arrays are kept alive by this object.
-    ``step`` takes the gradients (validated, C-contiguous, same dtype and shapes) and the hyperparameters.
+    ``step`` takes the gradients (validated, C-contiguous, same dtype and shapes), the hyperparameters (one
+    Hyperparameters) and the step number.
     """
     cdef int rule, is_double, type_num
     cdef list params
@@ -177,17 +234,16 @@ cdef class DenseBatch:
                 return False
         return True
 
-    def step(self, list grads, double lr, double gamma, double beta1, double beta2, double eps, double mu_t,
-             double mu_next, double mu_product, int64_t t):
+    def step(self, list grads, Hyperparameters hyper not None, int64_t t):
+        """Step t (counting from 1) of every param from its gradient, with hyper's hyperparameters."""
         cdef Py_ssize_t i, n = self.batch.n_arrays
-        cdef gd_hyper hyper
+        cdef gd_hyper h = _at_step(hyper, t)
         if len(grads) != n:
             raise ValueError("DenseBatch.step: one gradient per param")
         for i in range(n):
             self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
-        hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
         with nogil:
-            gd_dense_step(self.rule, self.is_double, &self.batch, &hyper)
+            gd_dense_step(self.rule, self.is_double, &self.batch, &h)
 
 
 # ---- sparse gradients -------------------------------------------------------------------------------------------
@@ -262,28 +318,25 @@ cdef void _slot_pointers(tuple slots, void **out):
 
 
 def sparse_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray indptr, cnp.ndarray indices,
-                cnp.ndarray data, int64_t n_rows, int64_t n_cols, double lr, double gamma, double beta1,
-                double beta2, double eps, double mu_t, double mu_next, double mu_product, int64_t t,
+                cnp.ndarray data, int64_t n_rows, int64_t n_cols, Hyperparameters hyper not None, int64_t t,
                 SparseState state):
-    """One step on the coordinates of a checked, canonical CSR gradient (see gd_sparse_step)."""
+    """Step t on the coordinates of a checked, canonical CSR gradient (see gd_sparse_step)."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
     cdef gd_csr g = _csr(indptr, indices, data, n_rows, n_cols)
-    cdef gd_hyper hyper
+    cdef gd_hyper h = _at_step(hyper, t)
     cdef const gd_exact *exact = NULL if state.lazy else &state.exact
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
-        gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
+        gd_sparse_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &h, exact)
 
 
-def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.ndarray values, double lr,
-              double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
-              double mu_product, int64_t t, SparseState state):
-    """One step on the rows of a checked, canonical row-sparse gradient (see gd_rows_step)."""
+def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.ndarray values,
+              Hyperparameters hyper not None, int64_t t, SparseState state):
+    """Step t on the rows of a checked, canonical row-sparse gradient (see gd_rows_step)."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
     cdef gd_rows g
-    cdef gd_hyper hyper
+    cdef gd_hyper h = _at_step(hyper, t)
     cdef const gd_exact *exact = NULL if state.lazy else &state.exact
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
     g.n_rows = cnp.PyArray_DIM(param, 0)
@@ -292,23 +345,21 @@ def rows_step(int rule, cnp.ndarray param, tuple slots, cnp.ndarray rows, cnp.nd
     g.rows, g.values = cnp.PyArray_DATA(rows), cnp.PyArray_DATA(values)
     g.rows_is_64 = cnp.PyArray_TYPE(rows) == cnp.NPY_INT64
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
-        gd_rows_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &hyper, exact)
+        gd_rows_step(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, &g, &h, exact)
 
 
-def catch_up(int rule, cnp.ndarray param, tuple slots, double lr, double gamma, double beta1, double beta2,
-             double eps, double mu_t, double mu_next, double mu_product, int64_t t, SparseState state):
+def catch_up(int rule, cnp.ndarray param, tuple slots, Hyperparameters hyper not None, int64_t t,
+             SparseState state):
     """Exact mode: bring every coordinate of param up to step t."""
     cdef void *slot_ptrs[GD_MAX_SLOTS]
-    cdef gd_hyper hyper
+    cdef gd_hyper h = _at_step(hyper, t)
     cdef int is_double = cnp.PyArray_TYPE(param) == cnp.NPY_DOUBLE
     if state.lazy:
         raise ValueError("catch_up needs the exact mode's counters")
     _slot_pointers(slots, slot_ptrs)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
-        gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &hyper,
+        gd_catch_up(rule, is_double, cnp.PyArray_DATA(param), slot_ptrs, cnp.PyArray_SIZE(param), &h,
                     &state.exact)
 
 
@@ -394,13 +445,12 @@ cdef class LinearModel:
     def __dealloc__(self):
         free(self.model.scratch)
 
-    def epoch(self, LinearData data, cnp.ndarray order, int64_t batch_size, double alpha, double lr,
-              double gamma, double beta1, double beta2, double eps, double mu_t, double mu_next,
-              double mu_product, int64_t t, cnp.ndarray lr_steps, cnp.ndarray noise_sd):
-        """One epoch over data.order (int64) in batches: steps t + 1, ... with lr_steps[s] and noise_sd[s]
-        (float64, one per step, n_order / batch_size + threads of them). Returns (sum of the example losses,
-        steps taken)."""
-        cdef gd_hyper hyper
+    def epoch(self, LinearData data, cnp.ndarray order, int64_t batch_size, double alpha,
+              Hyperparameters hyper not None, int64_t t, cnp.ndarray lr_steps, cnp.ndarray noise_sd):
+        """One epoch over data.order (int64) in batches: steps t + 1, ... with hyper's hyperparameters, lr_steps[s]
+        and noise_sd[s] (float64, one per step, n_order / batch_size + threads of them). Returns (sum of the
+        example losses, steps taken)."""
+        cdef gd_hyper h = _at_step(hyper, t)
         cdef double total
         cdef int64_t n_steps = 0
         cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
@@ -408,9 +458,8 @@ cdef class LinearModel:
         cdef const double *lr_ptr = <const double *>cnp.PyArray_DATA(lr_steps)
         cdef const double *noise_ptr = <const double *>cnp.PyArray_DATA(noise_sd)
         _check_loop_kernel(self.model.rule)
-        hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
         with nogil:
-            total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &hyper, lr_ptr,
+            total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &h, lr_ptr,
                                    noise_ptr, &self.stamp_base, &n_steps)
         return total, n_steps
 
@@ -426,12 +475,11 @@ cdef class LinearModel:
 def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray item, tuple item_slots,
                     cnp.ndarray users, cnp.ndarray items, cnp.ndarray ratings, cnp.ndarray user_degree,
                     cnp.ndarray item_degree, cnp.ndarray scratch, int n_threads, cnp.ndarray order, double mu,
-                    double lr, double gamma, double beta1, double beta2, double eps, double mu_t,
-                    double mu_next, double mu_product, int64_t t, cnp.ndarray lr_steps):
-    """One Hogwild! epoch of matrix factorization (gd_factorize_epoch), arrays checked by gdfast.hogwild.
-    Returns (sum of squared errors, steps)."""
+                    Hyperparameters hyper not None, int64_t t, cnp.ndarray lr_steps):
+    """One Hogwild! epoch of matrix factorization (gd_factorize_epoch), arrays checked by gdfast.hogwild: steps
+    t + 1, ... with hyper's hyperparameters and lr_steps[s]. Returns (sum of squared errors, steps)."""
     cdef gd_factors f
-    cdef gd_hyper hyper
+    cdef gd_hyper h = _at_step(hyper, t)
     cdef double total
     cdef int64_t n_steps = 0
     cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
@@ -449,7 +497,6 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     f.item_degree = <const double *>cnp.PyArray_DATA(item_degree)
     f.scratch = cnp.PyArray_DATA(scratch)
     f.scratch_stride = cnp.PyArray_DIM(scratch, 1)
-    hyper = _hyper(lr, gamma, beta1, beta2, eps, mu_t, mu_next, mu_product, t)
     with nogil:
-        total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &hyper, lr_ptr, &n_steps)
+        total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &h, lr_ptr, &n_steps)
     return total, n_steps

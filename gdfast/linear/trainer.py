@@ -140,7 +140,7 @@ class Trainer:
         noise = self.gradient_noise.sd(opt.t, n_steps) if self.gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
         order = np.ascontiguousarray(order, np.int64)  # no copy: already int64
-        total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, *opt._kernel_args, opt.t, lr, noise)
+        total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
         W = self._hot.user_order(self._W) if self._hot else self._W

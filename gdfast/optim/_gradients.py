@@ -84,7 +84,7 @@ class CSRGradient(SparseGradient):
         return self.data[:int(self.indptr[-1])]
 
     def step(self, rule_id, param, slots, kernel_args, t, state):
-        _kernels.sparse_step(rule_id, param, slots, *self.arrays(), self.n_rows, self.n_cols, *kernel_args, t,
+        _kernels.sparse_step(rule_id, param, slots, *self.arrays(), self.n_rows, self.n_cols, kernel_args, t,
                              state)
 
 
@@ -104,7 +104,7 @@ class RowsGradient(SparseGradient):
         return self.values
 
     def step(self, rule_id, param, slots, kernel_args, t, state):
-        _kernels.rows_step(rule_id, param, slots, self.rows, self.values, *kernel_args, t, state)
+        _kernels.rows_step(rule_id, param, slots, self.rows, self.values, kernel_args, t, state)
 
 
 def sparse_grad(g, p, name):

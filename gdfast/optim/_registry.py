@@ -213,7 +213,7 @@ RULES = MappingProxyType({r.name: r for r in (
     )),
 )})
 
-# The order of the hyperparameters in a kernel call (csrc/common.h, gd_hyper), before Nadam's schedule.
+# The rule's hyperparameters a kernel reads (csrc/common.h, gd_hyper), before Nadam's schedule.
 HYPERPARAMETERS = ("lr", "gamma", "beta1", "beta2", "eps")
 
 
@@ -221,9 +221,11 @@ NO_SCHEDULE = (0.0, 0.0, 0.0)
 
 
 def kernel_arguments(hyperparameters, schedule=NO_SCHEDULE):
-    """The hyperparameters as the positional doubles a kernel takes (unused ones 0), then Nadam's momentum
-    schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel."""
-    return tuple(float(hyperparameters.get(name, 0.0)) for name in HYPERPARAMETERS) + schedule
+    """The hyperparameters as a kernel takes them, one _kernels.Hyperparameters: the rule's (unused ones 0), then
+    Nadam's momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel."""
+    mu, mu_next, mu_product = schedule
+    rule = {name: hyperparameters[name] for name in HYPERPARAMETERS if name in hyperparameters}
+    return _kernels.Hyperparameters(**rule, mu=mu, mu_next=mu_next, mu_product=mu_product)
 
 
 def nadam_schedule(hyperparameters, t, product):

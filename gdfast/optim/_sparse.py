@@ -47,7 +47,7 @@ class SparseSteps:
     def flush(self, i, kernel_args, t):
         """Exact mode: bring parameter i up to step t (the steps taken so far)."""
         if i in self.stale:
-            _kernels.catch_up(self.kernel, self.params[i], self.state[i], *kernel_args, t,
+            _kernels.catch_up(self.kernel, self.params[i], self.state[i], kernel_args, t,
                               self._exact_state(i, kernel_args, t))
             self.stale.discard(i)
 
@@ -62,7 +62,7 @@ class SparseSteps:
     def _bias_tables(self, kernel_args, t):
         """1 / (1 - beta^s) for the steps a catch-up may replay: s = 1..t, or up to where both reach 1 exactly
         (the kernels use 1 beyond the table)."""
-        betas = kernel_args[2:4]
+        betas = kernel_args.beta1, kernel_args.beta2
         if betas != self._betas:
             self._betas, self._inv_bias, self._saturated = betas, (_EMPTY, _EMPTY), False
         n = len(self._inv_bias[0])

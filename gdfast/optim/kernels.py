@@ -43,7 +43,7 @@ def _kernel(rule):
         if sparse:
             grad.step(form.kernel_id, param, tuple(slots), args, t, LAZY)
         else:
-            batch.step([grad], *args, t)
+            batch.step([grad], args, t)
 
     P = inspect.Parameter
     kernel.__signature__ = inspect.Signature(

@@ -142,7 +142,7 @@ class Optimizer:
             if self.check_finite:
                 _gradients.finite(grads)
             self._t += 1
-            fast.step(grads, *self._kernel_args, self._t)
+            fast.step(grads, self._kernel_args, self._t)
             return
         grads = self._checked_grads(grads)
         if self.check_finite:
@@ -153,13 +153,13 @@ class Optimizer:
         t = self._t + 1
         args = self._arguments(t)
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
-            batch.step(grads if idx is None else [grads[i] for i in idx], *args, t)
+            batch.step(grads if idx is None else [grads[i] for i in idx], args, t)
         for i, g in enumerate(grads):
             if isinstance(g, _gradients.SparseGradient):
                 self._sparse.step(i, g, args, t)
         self._t = t
         if self._form.schedule:
-            self._mu_product = args[-1]
+            self._mu_product = args.mu_product
 
     def _checked_grads(self, grads):
         """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it

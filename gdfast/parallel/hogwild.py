@@ -85,7 +85,7 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
         start = time.perf_counter()
         total, steps = _kernels.factorize_epoch(opt._kernel_id, L, slots[0], R, slots[1], users, items, ratings,
                                                 user_degree, item_degree, scratch, int(threads), order, mu,
-                                                *opt._kernel_args, opt.t, lr)
+                                                opt._kernel_args, opt.t, lr)
         seconds = time.perf_counter() - start
         opt._advance(steps)
         model = Factorization(L, R, history, opt)
