@@ -26,7 +26,7 @@ from . import datasets, linear, nn, optim, parallel, viz
 from ._kernels import get_num_threads, openmp_enabled
 from ._threads import set_num_threads
 from .checkpoint import load, save
-from .linear import Curriculum, EarlyStopping, GradientNoise, LinearModel, fit, losses
+from .linear import Curriculum, EarlyStopping, GradientNoise, LinearModel, Trainer, fit, losses
 from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
                     CONVENTIONS, OPTIMIZERS, RULES, RowSparse, kernels, minimize, reference, schedules)
 from .parallel import distributed, hogwild
@@ -42,7 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
-           "set_num_threads", "get_num_threads", "fit", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
+           "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
            "GradientNoise", "losses", "schedules", "hogwild", "distributed",
            "datasets", "save", "load"]  # GDClassifier, GDRegressor: on first use
 

@@ -5,4 +5,4 @@ first use: scikit-learn is optional)."""
 from . import losses
 from .model import LinearModel
 from .strategies import Curriculum, EarlyStopping, GradientNoise
-from .trainer import fit
+from .trainer import Trainer, fit

@@ -76,8 +76,8 @@ def targets(loss, y, n_rows, dtype, classes=None, name="y"):
                              f"{name} has {len(classes)}: {classes[:10].tolist()}"
                              + ("; use loss='softmax' for more" if loss != "softmax" else ""))
     index = np.searchsorted(classes, y)
-    index[index == len(classes)] = 0
-    if not np.array_equal(classes[index], y):
+    np.minimum(index, len(classes) - 1, out=index)  # past the last class: not a class (caught below)
+    if not (classes[index] == y).all():
         unknown = np.setdiff1d(y, classes)[:10].tolist()
         raise ValueError(f"{name} has classes {unknown} not among {classes.tolist()}")
     if loss == "softmax":

@@ -20,7 +20,9 @@ class Schedule:
 
     def rates(self, eta0, epoch, t0, n_steps):
         """The learning rates of steps t0 + 1 .. t0 + n_steps, which make up epoch ``epoch``."""
-        k = epoch if self.unit == "epoch" else np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
+        if self.unit == "epoch":  # one rate for the whole epoch
+            return np.full(n_steps, self.rate(eta0, epoch), np.float64)
+        k = np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
         return np.broadcast_to(np.asarray(self.rate(eta0, k), np.float64), (n_steps,)).copy()
 
     def observe(self, objective):
