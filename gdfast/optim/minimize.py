@@ -23,8 +23,10 @@ _FINITE_DIFFERENCES = {"2-point": "forward", "3-point": "central"}
 SUCCESS, MAXITER, NONFINITE, CALLBACK = 0, 1, 3, 99
 
 
-def minimize(fun, x0, args=(), method="adam", jac=None, *, callback=None, options=None):
-    r"""Minimise a scalar function by gradient descent with one of gdfast's update rules.
+# minimize's docstring, attached below the function with the rules' lines appended from the registry: the
+# docstring (the options, the result, the table of rules) is longer than the code it documents, so it stands here
+# and the function's body reads as the steps of a run.
+_MINIMIZE_DOC = r"""Minimise a scalar function by gradient descent with one of gdfast's update rules.
 
     In the manner of ``scipy.optimize.minimize``: the same argument names and order up to ``jac`` (``callback``
     and ``options`` are keyword-only), and the same kind of result.
@@ -121,6 +123,10 @@ def minimize(fun, x0, args=(), method="adam", jac=None, *, callback=None, option
     The rules (η = lr, g the gradient, t the step count):
 
     """
+
+
+def minimize(fun, x0, args=(), method="adam", jac=None, *, callback=None, options=None):
+    # The docstring is _MINIMIZE_DOC above.
     rule = _rule(method)
     opts = _options(rule, options)
     if not callable(fun):
@@ -130,77 +136,143 @@ def minimize(fun, x0, args=(), method="adam", jac=None, *, callback=None, option
     x = _start(x0)
     objective = _Objective(fun, jac, args, x)
     report = _wrap_callback(callback)
+    opt = _optimizer(rule, x, opts["hyperparameters"])
+    return _Descent(objective, opt, x, report, opts).run()
+
+
+minimize.__doc__ = _MINIMIZE_DOC.rstrip(" ") + "\n".join(
+    f"    - ``{name}`` ({rule.class_name}): {rule.equation}" for name, rule in RULES.items())
+
+
+def _optimizer(rule, x, hyperparameters):
+    """The rule's optimizer over the private copy x; a bad hyperparameter is reported as an option."""
     try:
-        opt = OPTIMIZERS[rule.name]([x], **opts["hyperparameters"])
+        return OPTIMIZERS[rule.name]([x], **hyperparameters)
     except (TypeError, ValueError) as e:
         raise type(e)(f"options: {e}") from e
-    gtol, ftol, xtol, maxiter = opts["gtol"], opts["ftol"], opts["xtol"], opts["maxiter"]
-    nag = rule.name == "nag"
 
-    def theta():
+
+class _Descent:
+    r"""One run of :func:`minimize`: the iterate x (updated in place by the optimizer), the value and gradient
+    at the last evaluation, and the stopping tests.
+
+    Each iteration: the stopping tests, in the order of the docstring (a non-finite value or gradient, gtol,
+    ftol, xtol, maxiter); if none fires, one step of the rule from the gradient at the stored array, an
+    evaluation at the new stored array, and the callback. For NAG the stored array is the look-ahead point
+    :math:`\phi = \theta - \gamma v`, so after a step (f, g) are at phi, not at the theta that is returned
+    (``at_theta`` says which).
+    """
+
+    def __init__(self, objective, opt, x, report, opts):
+        self.objective, self.opt, self.x, self.report = objective, opt, x, report
+        self.gtol, self.ftol, self.xtol, self.maxiter = opts["gtol"], opts["ftol"], opts["xtol"], opts["maxiter"]
+        self.nag = opt.rule.name == "nag"
+        self.f = self.g = None
+        self.at_theta = True  # (f, g) are at theta(); False for NAG after a step (they are at the look-ahead point)
+        self.nit, self.f_prev, self.x_prev = 0, None, None
+
+    def run(self):
+        """Iterate until a stopping test fires or the callback stops the run; the OptimizeResult at theta."""
+        self.f, self.g = self.objective(self.x)
+        stop = self._stopping()
+        while stop is None:
+            self._step()
+            stop = self._report() or self._stopping()
+        return self._result(*stop)
+
+    def theta(self):
         """The survey's parameters: the stored array, or for NAG phi + gamma v (phi itself while v = 0)."""
-        if not nag:
-            return x
-        v = opt.state[0]["v"]
-        return x + opt.gamma * v if v.any() else x.copy()
+        if not self.nag:
+            return self.x
+        v = self.opt.state[0]["v"]
+        return self.x + self.opt.gamma * v if v.any() else self.x.copy()
 
-    f, g = objective(x)
-    at_theta = True  # (f, g) are at theta(); False for NAG after a step (they are at the look-ahead point)
-    nit, f_prev, x_prev = 0, None, None
-    while True:
-        if not (math.isfinite(f) and np.isfinite(g).all()):
-            status, message = NONFINITE, (f"NaN result encountered: fun or its gradient is not finite after "
-                                          f"{nit} iterations (fun = {f}).")
-            break
-        if _max_abs(g) <= gtol and not at_theta:  # NAG: confirm at theta, the point returned
-            f_theta, g_theta = objective(theta())
-            if _max_abs(g_theta) <= gtol:
-                f, g, at_theta = f_theta, g_theta, True
-        if _max_abs(g) <= gtol and at_theta:
-            status, message = SUCCESS, (f"Optimization terminated successfully: max|gradient| = "
-                                        f"{_max_abs(g):.3g} <= gtol = {gtol:g}.")
-            break
-        if f_prev is not None and ftol is not None and abs(f_prev - f) <= ftol * max(abs(f_prev), abs(f), 1.0):
-            status, message = SUCCESS, (f"Optimization terminated successfully: the relative change of fun "
-                                        f"{abs(f_prev - f):.3g} / max(|fun|, 1) <= ftol = {ftol:g}.")
-            break
-        if x_prev is not None:
-            step = _max_abs(theta() - x_prev)
-            if step <= xtol:
-                status, message = SUCCESS, (f"Optimization terminated successfully: the last step's "
-                                            f"max|x_k - x_k-1| = {step:.3g} <= xtol = {xtol:g}.")
-                break
-        if nit >= maxiter:
-            status, message = MAXITER, (f"Maximum number of iterations has been exceeded: maxiter = {maxiter}, "
-                                        f"gtol = {gtol:g} not met (max|gradient| = {_max_abs(g):.3g}).")
-            break
-        f_prev = f
-        if xtol is not None:
-            x_prev = theta().copy()
-        opt.step(g)
-        nit += 1
-        f, g = objective(x)
-        at_theta = not nag
-        if report is not None:
-            res = OptimizeResult(x=theta().copy(), fun=f, jac=g.copy(), nit=nit, nfev=objective.nfev,
-                                 njev=objective.njev)
-            if nag:
-                res.x_lookahead = x.copy()
-            try:
-                report(res)
-            except StopIteration:
-                status, message = CALLBACK, "`callback` raised `StopIteration`."
-                break
-    x_out = theta()
-    if not at_theta:  # NAG: the value and gradient reported are those at theta
-        f, g = objective(x_out)
-    return OptimizeResult(x=x_out, fun=f, jac=g, nit=nit, nfev=objective.nfev, njev=objective.njev,
-                          success=status == SUCCESS, status=status, message=message)
+    def _stopping(self):
+        """(status, message) of the first stopping test that fires, None if none does."""
+        for test in (self._non_finite, self._small_gradient, self._small_change_of_fun, self._small_step,
+                     self._out_of_iterations):
+            stop = test()
+            if stop is not None:
+                return stop
+        return None
 
+    def _non_finite(self):
+        """A NaN or Inf in the value or the gradient: no step is taken from such a point."""
+        if not (math.isfinite(self.f) and np.isfinite(self.g).all()):
+            return NONFINITE, (f"NaN result encountered: fun or its gradient is not finite after {self.nit} "
+                               f"iterations (fun = {self.f}).")
+        return None
 
-if minimize.__doc__:  # None under python -OO
-    minimize.__doc__ = minimize.__doc__.rstrip(" ") + "\n".join(
-        f"    - ``{name}`` ({rule.class_name}): {rule.equation}" for name, rule in RULES.items())
+    def _small_gradient(self):
+        """max|g| <= gtol at the point returned. For NAG after a step, g is at the look-ahead point: a small one
+        is confirmed at theta with one more evaluation, whose (f, g) are kept only if it passes there too."""
+        if _max_abs(self.g) <= self.gtol and not self.at_theta:
+            f_theta, g_theta = self.objective(self.theta())
+            if _max_abs(g_theta) <= self.gtol:
+                self.f, self.g, self.at_theta = f_theta, g_theta, True
+        if _max_abs(self.g) <= self.gtol and self.at_theta:
+            return SUCCESS, (f"Optimization terminated successfully: max|gradient| = {_max_abs(self.g):.3g} "
+                             f"<= gtol = {self.gtol:g}.")
+        return None
+
+    def _small_change_of_fun(self):
+        r""":math:`|f_{k-1} - f_k| \le \mathrm{ftol}\cdot\max(|f_{k-1}|, |f_k|, 1)` after a step (ftol on)."""
+        f_prev, f = self.f_prev, self.f
+        if f_prev is None or self.ftol is None:
+            return None
+        change = abs(f_prev - f)
+        if change <= self.ftol * max(abs(f_prev), abs(f), 1.0):
+            return SUCCESS, (f"Optimization terminated successfully: the relative change of fun "
+                             f"{change:.3g} / max(|fun|, 1) <= ftol = {self.ftol:g}.")
+        return None
+
+    def _small_step(self):
+        r""":math:`\max_i |x_{k,i} - x_{k-1,i}| \le` xtol after a step (x_prev is kept only with xtol on)."""
+        if self.x_prev is not None:
+            step = _max_abs(self.theta() - self.x_prev)
+            if step <= self.xtol:
+                return SUCCESS, (f"Optimization terminated successfully: the last step's max|x_k - x_k-1| = "
+                                 f"{step:.3g} <= xtol = {self.xtol:g}.")
+        return None
+
+    def _out_of_iterations(self):
+        """maxiter steps taken (0: none, the tests above only)."""
+        if self.nit >= self.maxiter:
+            return MAXITER, (f"Maximum number of iterations has been exceeded: maxiter = {self.maxiter}, "
+                             f"gtol = {self.gtol:g} not met (max|gradient| = {_max_abs(self.g):.3g}).")
+        return None
+
+    def _step(self):
+        """One step of the rule with the gradient at the stored array, then (f, g) at the new stored array."""
+        self.f_prev = self.f
+        if self.xtol is not None:
+            self.x_prev = self.theta().copy()
+        self.opt.step(self.g)
+        self.nit += 1
+        self.f, self.g = self.objective(self.x)
+        self.at_theta = not self.nag
+
+    def _report(self):
+        """The callback with this iteration's result (copies); (status, message) if it raised StopIteration."""
+        if self.report is None:
+            return None
+        res = OptimizeResult(x=self.theta().copy(), fun=self.f, jac=self.g.copy(), nit=self.nit,
+                             nfev=self.objective.nfev, njev=self.objective.njev)
+        if self.nag:
+            res.x_lookahead = self.x.copy()
+        try:
+            self.report(res)
+        except StopIteration:
+            return CALLBACK, "`callback` raised `StopIteration`."
+        return None
+
+    def _result(self, status, message):
+        """The OptimizeResult at theta; for NAG, (f, g) evaluated there if they are at the look-ahead point."""
+        x_out = self.theta()
+        if not self.at_theta:
+            self.f, self.g = self.objective(x_out)
+        return OptimizeResult(x=x_out, fun=self.f, jac=self.g, nit=self.nit, nfev=self.objective.nfev,
+                              njev=self.objective.njev, success=status == SUCCESS, status=status, message=message)
 
 
 def _max_abs(a):

@@ -57,46 +57,97 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
         raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
     rank, epochs = _count("rank", rank), _count("epochs", epochs)
     mu = schedules._check("mu", mu)
-    coo = M.tocoo()
-    if coo.nnz == 0:
-        raise ValueError("M has no stored entries to fit")
-    ratings = np.ascontiguousarray(coo.data)
-    if not np.isfinite(ratings).all():
-        raise ValueError("M contains NaN or Inf")
-    users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    user_degree = np.bincount(users, minlength=M.shape[0]).astype(np.float64)
-    item_degree = np.bincount(items, minlength=M.shape[1]).astype(np.float64)
+    entries = _Entries(M)
     threads = _kernels.get_num_threads() if n_threads is None else n_threads
     if not isinstance(threads, (int, np.integer)) or not 1 <= threads <= _kernels.MAX_THREADS:
         raise ValueError(f"n_threads must be None or an int in [1, {_kernels.MAX_THREADS}], got {n_threads!r}")
     rng = np.random.default_rng(random_state)
-    L = (init_scale * rng.standard_normal((M.shape[0], rank))).astype(M.dtype)
-    R = (init_scale * rng.standard_normal((M.shape[1], rank))).astype(M.dtype)
+    L, R = _initial_factors(rng, M.shape, rank, init_scale, M.dtype)
     opt = OPTIMIZERS[optimizer]([L, R], **hyperparameters)
-    slots = [tuple(state[name] for name in opt.rule.slots) for state in opt.state]
-    per_line = 64 // M.dtype.itemsize  # each thread's gradient rows a cache line away from the next thread's
-    scratch = np.zeros((threads, -(-2 * rank // per_line) * per_line + per_line), M.dtype)
-    sched, eta0, n = schedules.schedule(schedule), opt.lr, len(ratings)
-    n_steps = threads * -(-n // threads)
-    history, bar = [], _progress(progress, epochs)
-    for epoch in range(epochs):
-        order = rng.permutation(n)  # int64
-        lr = sched.rates(eta0, epoch, opt.t, n_steps)
+    run = _LockFreeRun(entries, L, R, opt, threads, mu, schedules.schedule(schedule))
+    return Factorization(L, R, run.epochs(epochs, rng, test, progress), opt)
+
+
+class _Entries:
+    """M's observed entries as the kernel reads them: their rows ``users`` and columns ``items`` (int64), the
+    ratings (M's dtype, contiguous), and each row's and column's number of entries, |Omega_u| and |Omega_v|
+    (float64), which split the penalty."""
+
+    def __init__(self, M):
+        coo = M.tocoo()
+        if coo.nnz == 0:
+            raise ValueError("M has no stored entries to fit")
+        self.ratings = np.ascontiguousarray(coo.data)
+        if not np.isfinite(self.ratings).all():
+            raise ValueError("M contains NaN or Inf")
+        self.users, self.items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        self.user_degree = np.bincount(self.users, minlength=M.shape[0]).astype(np.float64)
+        self.item_degree = np.bincount(self.items, minlength=M.shape[1]).astype(np.float64)
+        self.n = len(self.ratings)
+
+
+def _initial_factors(rng, shape, rank, init_scale, dtype):
+    """L (n_users x rank) then R (n_items x rank), init_scale times standard normal draws, in M's dtype."""
+    L = (init_scale * rng.standard_normal((shape[0], rank))).astype(dtype)
+    R = (init_scale * rng.standard_normal((shape[1], rank))).astype(dtype)
+    return L, R
+
+
+def _gradient_scratch(threads, rank, dtype):
+    """Each thread's two gradient rows (2 rank values), padded to whole cache lines and one line more: a thread's
+    rows never share a cache line with the next thread's, which would make their writes fight over it."""
+    per_line = 64 // dtype.itemsize
+    return np.zeros((threads, -(-2 * rank // per_line) * per_line + per_line), dtype)
+
+
+class _LockFreeRun:
+    """The epochs of one factorization: the observed entries, the shared factors L and R with their optimizer
+    and its state, the threads with their scratch rows, the penalty mu and the learning-rate schedule."""
+
+    def __init__(self, entries, L, R, opt, threads, mu, schedule):
+        self.entries, self.L, self.R, self.opt = entries, L, R, opt
+        self.threads, self.mu, self.schedule = threads, mu, schedule
+        self.slots = [tuple(state[name] for name in opt.rule.slots) for state in opt.state]
+        self.scratch = _gradient_scratch(threads, L.shape[1], L.dtype)
+        self.eta0 = opt.lr
+        # The rates the kernel may index: thread t's k-th step is step number t + k threads, k < ceil(n / threads).
+        self.n_steps = threads * -(-entries.n // threads)
+
+    def epochs(self, epochs, rng, test, progress):
+        """``epochs`` epochs, each over a new random order of the entries; the history, one entry per epoch. The
+        schedule observes each epoch's test RMSE where there is a test set, its train RMSE otherwise."""
+        history, bar = [], _progress(progress, epochs)
+        for epoch in range(epochs):
+            order = rng.permutation(self.entries.n)  # int64
+            entry = self.epoch(epoch, order, test)
+            history.append(entry)
+            self.schedule.observe(entry["test_rmse"] if test is not None else entry["train_rmse"])
+            if bar is not None:
+                bar.set_postfix(rmse=f"{entry['train_rmse']:.4g}")
+                bar.update()
+        if bar is not None:
+            bar.close()
+        return history
+
+    def epoch(self, epoch, order, test):
+        """Epoch number ``epoch`` (from 0): one step on each entry, in ``order``, then its history entry; the train
+        RMSE is over the epoch's steps, each entry's error taken just before its step."""
+        total, lr, seconds = self._steps(epoch, order)
+        n = self.entries.n
+        test_rmse = Factorization(self.L, self.R, None, self.opt).rmse(test) if test is not None else None
+        return {"epoch": epoch + 1, "train_rmse": float(np.sqrt(total / n)), "test_rmse": test_rmse,
+                "lr": lr, "seconds": seconds, "entries_per_second": n / max(seconds, 1e-12)}
+
+    def _steps(self, epoch, order):
+        """The kernel's lock-free steps over the entries in ``order``, the threads sharing L and R, with the
+        schedule's learning rates; (sum of the squared errors, the last step's lr, seconds)."""
+        opt, e = self.opt, self.entries
+        lr = self.schedule.rates(self.eta0, epoch, opt.t, self.n_steps)
         start = time.perf_counter()
-        total, steps = _kernels.factorize_epoch(opt._kernel_id, L, slots[0], R, slots[1], users, items, ratings,
-                                                user_degree, item_degree, scratch, int(threads), order, mu,
+        total, steps = _kernels.factorize_epoch(opt._kernel_id, self.L, self.slots[0], self.R, self.slots[1],
+                                                e.users, e.items, e.ratings, e.user_degree, e.item_degree,
+                                                self.scratch, int(self.threads), order, self.mu,
                                                 opt._kernel_args, opt.t, lr)
         seconds = time.perf_counter() - start
         opt._advance(steps)
-        model = Factorization(L, R, history, opt)
-        entry = {"epoch": epoch + 1, "train_rmse": float(np.sqrt(total / n)),
-                 "test_rmse": model.rmse(test) if test is not None else None, "lr": float(lr[steps - 1]),
-                 "seconds": seconds, "entries_per_second": n / max(seconds, 1e-12)}
-        history.append(entry)
-        sched.observe(entry["test_rmse"] if test is not None else entry["train_rmse"])
-        if bar is not None:
-            bar.set_postfix(rmse=f"{entry['train_rmse']:.4g}")
-            bar.update()
-    if bar is not None:
-        bar.close()
-    return Factorization(L, R, history, opt)
+        return total, float(lr[steps - 1]), seconds
