@@ -10,7 +10,8 @@ import time
 import numpy as np
 
 from .. import _kernels, _validate
-from ..linear.trainer import _progress, _count
+from .._progress import progress_bar
+from ..linear.trainer import _count
 from ..optim import schedules
 from ..optim.optimizers import OPTIMIZERS
 
@@ -116,7 +117,7 @@ class _LockFreeRun:
     def epochs(self, epochs, rng, test, progress):
         """``epochs`` epochs, each over a new random order of the entries; the history, one entry per epoch. The
         schedule observes each epoch's test RMSE where there is a test set, its train RMSE otherwise."""
-        history, bar = [], _progress(progress, epochs)
+        history, bar = [], progress_bar(progress, epochs)
         for epoch in range(epochs):
             order = rng.permutation(self.entries.n)  # int64
             entry = self.epoch(epoch, order, test)

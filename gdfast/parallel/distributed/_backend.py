@@ -16,14 +16,13 @@ import heapq
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
+from ._checks import int_at_least
+from ._ray import RayBackend, RayRun
 from .server import Center, ParameterServer
 
 
 def check(backend, delay=0):
     """The backend, checked before any work: "local", "simulated", "ray" or a RayBackend."""
-    from ._ray import RayBackend
     if backend == "ray":
         backend = RayBackend()
     if not isinstance(backend, RayBackend) and backend not in ("local", "simulated"):
@@ -48,19 +47,12 @@ def delay_range(delay):
     return k, k
 
 
-def int_at_least(name, value, low=0):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
 def start(backend, problem, delay=0, rng=None):
     """The runner of a checked backend for one run on ``problem`` (rng: draws random delays)."""
     if backend == "local":
         return Local(problem)
     if backend == "simulated":
         return Simulated(problem, delay_range(delay), rng)
-    from ._ray import RayRun
     return RayRun(backend, problem)
 
 

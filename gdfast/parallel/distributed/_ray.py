@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 
 from ...optim import schedules
-from ._backend import int_at_least
+from ._checks import int_at_least
 from .server import Center, Shard, check_rule, shard_slices
 
 EXTRA_HINT = 'backend="ray" needs Ray: pip install "gdfast[ray]"'

@@ -4,6 +4,7 @@ import numpy as np
 from ...linear.trainer import _count
 from ...optim import schedules
 from . import _backend
+from ._checks import int_at_least
 from ._problem import Problem
 
 
@@ -29,7 +30,7 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     n_replicas, n_fetch, n_push = (_count(name, v) for name, v in
                                    (("n_replicas", n_replicas), ("n_fetch", n_fetch), ("n_push", n_push)))
     batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
-    warm_start = _backend.int_at_least("warm_start", warm_start)
+    warm_start = int_at_least("warm_start", warm_start)
     local_lr = schedules._check("local_lr", local_lr)
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
