@@ -10,8 +10,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..optim import schedules
 from . import trainer as _train
-from .strategies import EarlyStopping
+from .model import LinearModel
+from .strategies import EarlyStopping, GradientNoise
 
 
 class _GDEstimator(BaseEstimator):
@@ -66,6 +68,36 @@ class _GDEstimator(BaseEstimator):
         state = super().__getstate__()
         state.pop("_gd_trainer", None)
         return state
+
+    # --- serialization: its checkpoint (gdfast.checkpoint); pickling is scikit-learn's -------------------------
+
+    _checkpoint_kind = "estimator"
+
+    def _encode(self, prefix=""):
+        """(meta, arrays): the class, its parameters (a schedule or gradient noise as its class and attributes)
+        and, once fitted, its model's encoding (under ``model.``) and classes."""
+        meta = {"class": type(self).__name__, "params": {k: _encode_param(v) for k, v in self.get_params().items()},
+                "fitted": hasattr(self, "model_")}
+        arrays = {}
+        if meta["fitted"]:
+            meta["model"], arrays = self.model_._encode(prefix + "model.")
+            meta["n_features_in"] = int(self.n_features_in_)
+            if hasattr(self, "classes_"):
+                arrays[f"{prefix}est.classes"] = self.classes_
+        return meta, arrays
+
+    @classmethod
+    def _decode(cls, meta, arrays, prefix=""):
+        classes = {c.__name__: c for c in (GDClassifier, GDRegressor)}
+        if meta["class"] not in classes:
+            raise ValueError(f"unknown estimator {meta['class']!r}")
+        est = classes[meta["class"]](**{k: _decode_param(v) for k, v in meta["params"].items()})
+        if meta["fitted"]:
+            est._fitted(LinearModel._decode(meta["model"], arrays, prefix + "model."))
+            est.n_features_in_ = meta["n_features_in"]
+            if f"{prefix}est.classes" in arrays:
+                est.classes_ = arrays[f"{prefix}est.classes"]
+        return est
 
     def save(self, path):
         """Write the estimator, its parameters and its fitted model to a checkpoint (``gd.load`` reads it)."""
@@ -164,3 +196,27 @@ class GDRegressor(RegressorMixin, _GDEstimator):
     def predict(self, X):
         check_is_fitted(self)
         return self.model_.predict(self._validated(X, reset=False))
+
+
+# The objects an estimator's parameters may hold, by class name, for its checkpoint.
+_PARAMETER_CLASSES = {cls.__name__: cls for cls in (*schedules.SCHEDULES.values(), GradientNoise)}
+
+
+def _encode_param(value):
+    """An estimator parameter as JSON: plain values as they are, a schedule or GradientNoise as its class and
+    attributes (its state included)."""
+    if isinstance(value, (schedules.Schedule, GradientNoise)):
+        return {"__object__": type(value).__name__, "attributes": value._encode()}
+    if isinstance(value, dict):
+        return {k: _encode_param(v) for k, v in value.items()}
+    return value
+
+
+def _decode_param(value):
+    if isinstance(value, dict) and "__object__" in value:
+        if value["__object__"] not in _PARAMETER_CLASSES:
+            raise ValueError(f"unknown parameter object {value['__object__']!r}")
+        return _PARAMETER_CLASSES[value["__object__"]]._decode(value["attributes"])
+    if isinstance(value, dict):
+        return {k: _decode_param(v) for k, v in value.items()}
+    return value

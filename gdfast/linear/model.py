@@ -1,7 +1,7 @@
 """A trained linear model: its parameters, optimizer and history, predictions, and its serialization."""
 import numpy as np
 
-from ..optim.optimizers import OPTIMIZERS
+from ..optim.optimizers import Optimizer
 from . import losses
 
 
@@ -27,21 +27,40 @@ class LinearModel:
     def _resume(self, state):
         self._trainer, self._saved_resume = None, state
 
-    def __getstate__(self):
-        """Pickling: W, b and the optimizer's state; unpickling rebuilds the optimizer over the same W and b."""
-        opt = self.optimizer_  # None for a model trained elsewhere (gdfast.distributed)
-        return {"loss": self.loss, "W": self._W, "b": self._b, "classes": self.classes_, "history": self.history_,
-                "eta0": self._eta0, "rule": opt and opt.rule.name, "optimizer": opt and opt.state_dict(),
-                "resume": self._resume}
+    # --- serialization: one encoding, used by pickling and checkpoints (gdfast.checkpoint) ------------------
 
-    def __setstate__(self, state):
-        W, b = (a if a.flags.writeable else a.copy() for a in (state["W"], state["b"]))
+    _checkpoint_kind = "model"
+
+    def _encode(self, prefix=""):
+        """(meta, arrays): W, b, classes, history, the optimizer's encoding (its arrays under ``opt.``, but for
+        W and b) and what continuing the training needs (the trainer's streams, schedule and records)."""
+        meta = {"loss": self.loss, "history": self.history_, "eta0": self._eta0, "optimizer": None, "resume": None}
+        arrays = {f"{prefix}W": self._W, f"{prefix}b": self._b}
+        if self.classes_ is not None:
+            arrays[f"{prefix}classes"] = self.classes_
+        if self.optimizer_ is not None:
+            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.")
+            arrays.update({k: v for k, v in opt_arrays.items() if ".param." not in k})  # W and b: stored above
+        resume = self._resume
+        if resume is not None:
+            meta["resume"], resume_arrays = _encode_resume(resume, prefix)
+            arrays.update(resume_arrays)
+        return meta, arrays
+
+    @classmethod
+    def _decode(cls, meta, arrays, prefix=""):
+        W, b = (a if a.flags.writeable else a.copy() for a in (arrays[f"{prefix}W"], arrays[f"{prefix}b"]))
         opt = None
-        if state["rule"] is not None:
-            opt = OPTIMIZERS[state["rule"]]([W, b], convention=str(state["optimizer"].get("convention", "survey")))
-            opt.load_state_dict(state["optimizer"])
-        self.__init__(state["loss"], W, b, state["classes"], state["history"], opt, state["eta0"])
-        self._resume = state.get("resume")
+        if meta["optimizer"] is not None:
+            opt = Optimizer._decode(meta["optimizer"], arrays, prefix + "opt.", [W, b])
+        model = cls(meta["loss"], W, b, arrays.get(f"{prefix}classes"), meta["history"], opt, meta["eta0"])
+        if meta["resume"] is not None:
+            model._resume = _decode_resume(meta["resume"], arrays, prefix)
+        return model
+
+    def __reduce__(self):
+        """Pickling: the encoding; unpickling rebuilds the optimizer over the same W and b."""
+        return _decoded, (type(self),) + self._encode()
 
     def save(self, path):
         """Write the model, its optimizer and what continuing its fit needs to a checkpoint (``gd.load``
@@ -78,3 +97,31 @@ class LinearModel:
 
     def __repr__(self):
         return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
+
+
+def _decoded(cls, meta, arrays):
+    return cls._decode(meta, arrays)
+
+
+def _encode_resume(resume, prefix):
+    """(meta, arrays) of a Trainer's resume_state: the random streams, the schedule's state, the early-stopping
+    record (value, W, b, epoch) and where training stood when the model took its best epoch's parameters."""
+    best, last = resume["best"], resume["last"]
+    meta = {"rng": resume["rng"], "schedule": resume["schedule"], "best": None if best is None else [best[0], best[3]],
+            "n_streams": len(resume["streams"]), "last": last is not None}
+    arrays = {f"{prefix}stream.{i}": stream for i, stream in enumerate(resume["streams"])}
+    if best is not None:
+        arrays[f"{prefix}best.W"], arrays[f"{prefix}best.b"] = best[1], best[2]
+    if last is not None:
+        arrays[f"{prefix}last.W"], arrays[f"{prefix}last.b"] = last
+    return meta, arrays
+
+
+def _decode_resume(meta, arrays, prefix):
+    best = meta["best"]
+    return {"rng": meta["rng"], "schedule": meta["schedule"],
+            "streams": [np.array(arrays[f"{prefix}stream.{i}"]) for i in range(meta["n_streams"])],
+            "best": None if best is None else
+            (best[0], np.array(arrays[f"{prefix}best.W"]), np.array(arrays[f"{prefix}best.b"]), best[1]),
+            "last": (np.array(arrays[f"{prefix}last.W"]), np.array(arrays[f"{prefix}last.b"])) if meta["last"] else None}
+

@@ -23,6 +23,14 @@ class GradientNoise:
     def __repr__(self):
         return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"
 
+    def _encode(self):
+        """Its attributes as JSON (an estimator's checkpoint keeps its gradient noise this way)."""
+        return {"eta": self.eta, "gamma": self.gamma}
+
+    @classmethod
+    def _decode(cls, attributes):
+        return cls(**attributes)
+
 
 class Curriculum:
     """Curriculum learning (Bengio et al., 2009; the survey's section 6.1): examples ordered by a difficulty

@@ -51,6 +51,20 @@ class SparseSteps:
                               self._exact_state(i, kernel_args, t))
             self.stale.discard(i)
 
+    def encode(self, prefix=""):
+        """(meta, arrays) of the bookkeeping as it stands: the mode, and in the exact mode which parameters are
+        stale, since when, and their per-block counters (``last.<i>``)."""
+        meta = {"sparse": self.mode, "synced_at": list(self.synced_at), "stale": sorted(self.stale),
+                "counted": [last is not None for last in self.last]}
+        return meta, {f"{prefix}last.{i}": last for i, last in enumerate(self.last) if last is not None}
+
+    def restore(self, meta, arrays, prefix=""):
+        """The bookkeeping of an encoding (see encode)."""
+        self.synced_at = [int(s) for s in meta["synced_at"]]
+        self.stale = set(meta["stale"])
+        self.last = [np.array(arrays[f"{prefix}last.{i}"]) if counted else None
+                     for i, counted in enumerate(meta["counted"])]
+
     def forget(self):
         """Every coordinate is up to date (after a load): no stale parameter, no counters."""
         self.last = [None] * len(self.params)

@@ -190,13 +190,51 @@ class Optimizer:
         In the exact sparse mode it flushes first, so every coordinate's counter is t and the state is exact.
         """
         self.flush()
-        out = {"rule": self.rule.name, "convention": self._form.convention, "t": self._t, **self._hyper}
+        meta, arrays = self._encode()
+        out = {"rule": meta["rule"], "convention": meta["convention"], "t": meta["t"], **meta["hyperparameters"]}
         if self._form.schedule:
-            out["mu_product"] = self._mu_product
-        for i, slots in enumerate(self._state):
-            for name, buf in zip(self.rule.slots, slots):
-                out[f"{name}.{i}"] = buf.copy()
+            out["mu_product"] = meta["mu_product"]
+        out.update({name: a.copy() for name, a in arrays.items() if name.split(".")[0] in self.rule.slots})
         return out
+
+    # --- serialization: one encoding, used by state_dict, pickling and checkpoints (gdfast.checkpoint) ------
+
+    _checkpoint_kind = "optimizer"
+
+    def _encode(self, prefix=""):
+        """(meta, arrays): JSON-able numbers and strings, and the arrays under ``prefix``: ``param.<i>``, the
+        slots ``<slot>.<i>`` and the exact sparse mode's counters as they stand (nothing is flushed)."""
+        sparse_meta, arrays = self._sparse.encode(prefix)
+        meta = {"rule": self.rule.name, "t": self._t, "hyperparameters": dict(self._hyper),
+                "check_finite": self.check_finite, "n_params": len(self._params), "convention": self.convention,
+                "mu_product": self._mu_product, **sparse_meta}
+        for i, (p, slots) in enumerate(zip(self._params, self._state)):
+            arrays[f"{prefix}param.{i}"] = p
+            arrays.update({f"{prefix}{name}.{i}": buf for name, buf in zip(self.rule.slots, slots)})
+        return meta, arrays
+
+    @classmethod
+    def _decode(cls, meta, arrays, prefix="", params=None):
+        """The optimizer of an encoding, over ``params`` or the encoding's own (used as they are; copied where
+        read-only), continuing bitwise as the encoded one would."""
+        if meta["rule"] not in OPTIMIZERS:
+            raise ValueError(f"unknown rule {meta['rule']!r}")
+        if params is None:
+            params = [arrays[f"{prefix}param.{i}"] for i in range(meta["n_params"])]
+            params = [p if p.flags.writeable else p.copy() for p in params]
+        opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
+                                       convention=meta.get("convention", "survey"), **meta["hyperparameters"])
+        for i, slots in enumerate(opt._state):
+            for name, buf in zip(opt.rule.slots, slots):
+                src = arrays[f"{prefix}{name}.{i}"]
+                if src.shape != buf.shape or src.dtype != buf.dtype:
+                    raise ValueError(f"slot {name}.{i} has shape {src.shape} and dtype {src.dtype}, its parameter "
+                                     f"{buf.shape} and {buf.dtype}")
+                np.copyto(buf, src)
+        opt._t = _validate.step_count(int(meta["t"]), "t")
+        opt._mu_product = _mu_product(meta.get("mu_product", 1.0))
+        opt._sparse.restore(meta, arrays, prefix)
+        return opt
 
     def load_state_dict(self, state):
         """Restore a :meth:`state_dict` (a dict or a loaded .npz). Everything is checked before anything is
@@ -249,21 +287,18 @@ class Optimizer:
         save(self, path)
 
     def __reduce__(self):
-        """Pickling: the parameters (pickle keeps them shared with whatever else holds them) and the state.
-        Parameters that come back read-only (a read-only memory map) are copied."""
-        return _unpickle, (type(self), self._params, self.state_dict(), self.check_finite, self.sparse,
-                           self.convention)
+        """Pickling: the encoding (the parameters as they are, so pickle keeps them shared with whatever else
+        holds them; parameters that come back read-only, from a read-only memory map, are copied)."""
+        return _decoded, (type(self),) + self._encode()
 
 
-def _unpickle(cls, params, state, check_finite, sparse, convention="survey"):
-    params = [p if p.flags.writeable else p.copy() for p in params]
-    opt = cls(params, check_finite=check_finite, sparse=sparse, convention=convention)
-    opt.load_state_dict(state)
-    return opt
+def _decoded(cls, meta, arrays):
+    return cls._decode(meta, arrays)
 
 
 def _mu_product(value):
     """The running product of Nadam's momentum schedule from a state: a number in [0, 1]."""
+    value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ValueError(f"state['mu_product'] must be a number in [0, 1], got {value!r}")
     return float(value)

@@ -32,6 +32,16 @@ class Schedule:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
+    def _encode(self):
+        """Its attributes, its state included, as JSON (an estimator's checkpoint keeps its schedule this way)."""
+        return dict(vars(self))
+
+    @classmethod
+    def _decode(cls, attributes):
+        schedule = cls.__new__(cls)
+        vars(schedule).update(attributes)
+        return schedule
+
 
 def _check(name, value, low=0.0, low_open=False, high=None, high_open=False):
     value = float(value)
