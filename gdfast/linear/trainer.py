@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .. import _kernels
+from .._progress import progress_bar
 from ..optim import schedules
 from ..optim._sparse import LAZY
 from ..optim.optimizers import OPTIMIZERS
@@ -107,7 +108,7 @@ class Trainer:
                              f"got {self.batch_size!r}")
         validation = _validation(self.loss, validation_data, self._d, self._dtype, self.model.classes_)
         scores = _fixed_difficulty(self.curriculum, X, y, n)
-        bar = _progress(self.progress, epochs)
+        bar = progress_bar(self.progress, epochs)
         for _ in range(epochs):
             entry = self._epoch(train, n, self.batch_size or n, scores, validation)
             if bar is not None:
@@ -388,10 +389,3 @@ def _guarded(n, dtype, values=None):
     if values is not None:
         out[...] = values
     return out
-
-
-def _progress(progress, epochs):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=epochs, unit="epoch", desc="gdfast.fit", leave=False)
