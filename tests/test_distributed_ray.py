@@ -1,6 +1,6 @@
 """The Ray backend: same results as the in-process backends where the order of events is fixed, and faults
 survived (a shard's, the center's and a replica's process dying mid-run). Marked "ray": deselect with
--m "not ray"; CI runs them."""
+-m "not ray"; CI runs them. The faults are injected by tests/ray_faults.py."""
 import os
 
 import numpy as np
@@ -8,6 +8,7 @@ import pytest
 import ray
 
 import gdfast as gd
+from ray_faults import inject
 from test_distributed import sparse_problem
 
 pytestmark = pytest.mark.ray
@@ -41,14 +42,14 @@ def test_easgd_on_ray_matches_the_simulated_run(mode, n_replicas):
     np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-12, atol=1e-15)
 
 
-def test_killed_shard_and_replica_are_replaced_and_no_update_is_lost_or_repeated(tmp_path):
+def test_killed_shard_and_replica_are_replaced_and_no_update_is_lost_or_repeated(tmp_path, monkeypatch):
     """Shard 0's process dies at its 20th update and replica 2's at its 30th step. The shard comes back from
     its checkpoint (saved at every update here), the replica's task is retried from the start of its epoch, and
     the pushes the retry sends again are not applied twice: the server counts exactly the pushes of a run
     without faults."""
     X, y = sparse_problem(n=1000)
     backend = gd.distributed.RayBackend(checkpoint_every=1, checkpoint_dir=tmp_path)
-    backend.faults = {"shard0": (20, "exit"), "replica2": (30, "exit")}
+    inject(monkeypatch, tmp_path, shard0=(20, "exit"), replica2=(30, "exit"))
     model = gd.distributed.downpour("logistic", X, y, n_replicas=4, n_fetch=3, n_push=2, batch_size=4, epochs=2,
                                     local_lr=0.1, lr=0.2, backend=backend, random_state=0)
     assert (tmp_path / "shard0.fault").exists() and (tmp_path / "replica2.fault").exists()
@@ -57,22 +58,22 @@ def test_killed_shard_and_replica_are_replaced_and_no_update_is_lost_or_repeated
     assert losses[1] < losses[0] < np.log(2)
 
 
-def test_a_shard_restarts_from_its_last_checkpoint(tmp_path):
+def test_a_shard_restarts_from_its_last_checkpoint(tmp_path, monkeypatch):
     """Saved every 5 updates, the shard dies before its 13th: it comes back with the 10 saved (from scratch it
     would end near 40 - 12), and of updates 11 and 12 only those whose pushes Ray delivers again are redone."""
     X, y = sparse_problem(n=400)
     backend = gd.distributed.RayBackend(checkpoint_every=5, checkpoint_dir=tmp_path)
-    backend.faults = {"shard0": (13, "exit")}
+    inject(monkeypatch, tmp_path, shard0=(13, "exit"))
     model = gd.distributed.downpour("logistic", X, y, n_replicas=2, n_push=1, batch_size=10, epochs=1,
                                     backend=backend)
     assert (tmp_path / "shard0.fault").exists()
     assert 40 - 2 <= model.history_[0]["server_updates"] <= 40
 
 
-def test_killed_center_comes_back_and_training_finishes(tmp_path):
+def test_killed_center_comes_back_and_training_finishes(tmp_path, monkeypatch):
     X, y = sparse_problem(n=1000)
     backend = gd.distributed.RayBackend(checkpoint_every=1, checkpoint_dir=tmp_path)
-    backend.faults = {"center": (15, "exit"), "replica1": (10, "exit")}
+    inject(monkeypatch, tmp_path, center=(15, "exit"), replica1=(10, "exit"))
     model = gd.distributed.easgd("logistic", X, y, n_replicas=4, tau=2, lr=0.5, batch_size=4, epochs=2,
                                  backend=backend, random_state=0)
     assert (tmp_path / "center.fault").exists() and (tmp_path / "replica1.fault").exists()
@@ -80,10 +81,10 @@ def test_killed_center_comes_back_and_training_finishes(tmp_path):
     assert losses[1] < losses[0] < np.log(2)
 
 
-def test_a_replica_raising_stops_the_run_with_its_error():
+def test_a_replica_raising_stops_the_run_with_its_error(tmp_path, monkeypatch):
     X, y = sparse_problem()
     backend = gd.distributed.RayBackend()
-    backend.faults = {"replica1": (3, "raise")}
+    inject(monkeypatch, tmp_path, replica1=(3, "raise"))
     with pytest.raises(RuntimeError, match="injected fault at call 3 of replica1"):
         gd.distributed.downpour("logistic", X, y, n_replicas=3, epochs=2, backend=backend)
     assert not os.path.exists(backend.checkpoint_dir or "")

@@ -40,7 +40,6 @@ class RayBackend:
         if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
             raise TypeError(f"checkpoint_dir must be a path, got {type(checkpoint_dir).__name__}")
         self.checkpoint_dir = checkpoint_dir
-        self.faults = {}  # for tests: {"replica<i>" or "shard<i>" or "center": (call number, "exit" | "raise")}
 
     def require(self):
         try:
@@ -91,8 +90,7 @@ class RayRun:
         return RayCenter(self._actor("center", Center, x.copy()))
 
     def _actor(self, name, cls, *args):
-        actor = self.actor_class.remote(os.path.join(self.dir, name), self.backend.checkpoint_every,
-                                        self.backend.faults.get(name), cls, *args)
+        actor = self.actor_class.remote(os.path.join(self.dir, name), self.backend.checkpoint_every, cls, *args)
         self.actors.append(actor)
         return actor
 
@@ -103,8 +101,7 @@ class RayRun:
         if id(step) not in self.step_refs:
             self.step_refs[id(step)] = (step, ray.put(step))
         step_ref = self.step_refs[id(step)][1]
-        pending = {self.steps_task.remote(step_ref, self.problem_ref, r, n_steps,
-                                          self.backend.faults.get(f"replica{r.index}"), self.dir): i for i, r in enumerate(replicas)}
+        pending = {self.steps_task.remote(step_ref, self.problem_ref, r, n_steps): i for i, r in enumerate(replicas)}
         done = list(replicas)
         try:
             while pending:
@@ -196,8 +193,8 @@ class _Durable:
     every ``every`` updates, loaded from it when Ray restarts the actor. Updates carry their origin (replica,
     sequence number): one already applied is skipped, so retried calls and tasks apply nothing twice."""
 
-    def __init__(self, path, every, fault, cls, *args):
-        self.path, self.every, self.fault = path, every, fault
+    def __init__(self, path, every, cls, *args):
+        self.path, self.every = path, every
         if os.path.exists(path):
             with open(path, "rb") as f:
                 self.state, self.applied, self.updates = pickle.load(f)
@@ -212,8 +209,6 @@ class _Durable:
         return getattr(self.state, name)
 
     def write(self, origin, method, *args):
-        if self.fault is not None:
-            _inject(self.fault, self.updates + 1, self.path)
         if origin is not None and not _first_time(self.applied, origin):
             return None
         out = getattr(self.state, method)(*args)
@@ -240,13 +235,11 @@ def _first_time(applied, origin):
     return True
 
 
-def _run_steps(step, problem, replica, n_steps, fault, directory):
+def _run_steps(step, problem, replica, n_steps):
     """A Ray task: a replica's steps s < n_steps, then every push it sent applied; returns the replica."""
     step.problem = problem
     replica = copy.deepcopy(replica)  # its arrays arrive as read-only views of Ray's object store
     for s in range(n_steps):
-        if fault is not None:
-            _inject(fault, s, os.path.join(directory, f"replica{replica.index}"))
         step(replica, s)
     step.finish()
     return replica
@@ -255,15 +248,3 @@ def _run_steps(step, problem, replica, n_steps, fault, directory):
 def _gradient(problem, rows, theta):
     return problem.gradient(rows, theta)
 
-
-def _inject(fault, count, path):
-    """Tests' faults: at call ``count`` == fault[0], once per run, the process dies (os._exit, as if killed) or
-    the call raises."""
-    at, kind = fault
-    marker = path + ".fault"
-    if count != at or os.path.exists(marker):
-        return
-    open(marker, "w").close()
-    if kind == "exit":
-        os._exit(1)
-    raise RuntimeError(f"injected fault at call {at} of {os.path.basename(path)}")
