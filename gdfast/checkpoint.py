@@ -69,6 +69,11 @@ def load(path):
         raise ValueError(f"{path} is an incomplete gdfast checkpoint: {e} is missing") from None
 
 
+def decoded(cls, meta, arrays):
+    """The object of an encoding: what the encoded classes' pickling (``__reduce__``) calls."""
+    return cls._decode(meta, arrays)
+
+
 def _json_number(value):
     if isinstance(value, np.generic):  # numpy scalars among hyperparameters or history entries
         return value.item()

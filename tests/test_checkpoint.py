@@ -1,4 +1,6 @@
 """Checkpoints: save, load, and a resumed run bitwise equal to an uninterrupted one."""
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -116,3 +118,30 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
         gd.load(tmp_path / "missing.npz")
     with pytest.raises(TypeError, match="gdfast saves an Optimizer"):
         gd.save([1, 2], tmp_path / "list.npz")
+
+
+def test_factorization_checkpoint_and_pickle(tmp_path):
+    rng = np.random.default_rng(0)
+    M = sp.random(60, 40, density=0.2, format="csr", random_state=0) * 4
+    result = gd.hogwild.factorize(M, 3, "adagrad", epochs=2, n_threads=1, random_state=0, progress=False, lr=0.1)
+    result.save(tmp_path / "f.npz")
+    for loaded in (gd.load(tmp_path / "f.npz"), pickle.loads(pickle.dumps(result))):
+        assert type(loaded) is type(result) and loaded.history_ == result.history_
+        np.testing.assert_array_equal(loaded.user_factors, result.user_factors)
+        np.testing.assert_array_equal(loaded.item_factors, result.item_factors)
+        assert loaded.optimizer_.t == result.optimizer_.t
+        np.testing.assert_array_equal(loaded.optimizer_.state[0]["G"], result.optimizer_.state[0]["G"])
+        assert loaded.optimizer_.params[0] is loaded.user_factors  # the optimizer steps the loaded factors
+    users, items = rng.integers(0, 60, 5), rng.integers(0, 40, 5)
+    np.testing.assert_array_equal(gd.load(tmp_path / "f.npz").predict(users, items), result.predict(users, items))
+
+
+def test_hogwild_fit_with_restore_best_continues_from_where_it_stood():
+    """Hogwild! with hot features renumbers W internally; the weights kept for continuing after restore_best
+    are in the user's order, so a continued fit goes on from where the first stood (its loss does not jump)."""
+    X, y = gd.datasets.make_classification(n_rows=4000, n_features=2 ** 12, seed=1)
+    kwargs = dict(batch_size=1, n_threads=2, random_state=0, progress=False, lr=0.5)
+    first = gd.fit("logistic", X, y, "sgd", epochs=6, early_stopping=gd.EarlyStopping(patience=1), **kwargs)
+    second = gd.fit("logistic", X, y, "sgd", epochs=1, init=first, **kwargs)
+    assert second.history_[-1]["train_loss"] < first.history_[0]["train_loss"]
+    assert second.history_[-1]["train_loss"] < 1.2 * min(h["train_loss"] for h in first.history_)

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import checkpoint
 from ..optim import schedules
 from . import trainer as _train
 from .model import LinearModel
@@ -101,8 +102,7 @@ class _GDEstimator(BaseEstimator):
 
     def save(self, path):
         """Write the estimator, its parameters and its fitted model to a checkpoint (``gd.load`` reads it)."""
-        from ..checkpoint import save
-        save(self, path)
+        checkpoint.save(self, path)
 
     def _validated(self, X, reset):
         return validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset)

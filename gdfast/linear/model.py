@@ -1,6 +1,7 @@
 """A trained linear model: its parameters, optimizer and history, predictions, and its serialization."""
 import numpy as np
 
+from .. import checkpoint
 from ..optim.optimizers import Optimizer
 from . import losses
 
@@ -60,13 +61,12 @@ class LinearModel:
 
     def __reduce__(self):
         """Pickling: the encoding; unpickling rebuilds the optimizer over the same W and b."""
-        return _decoded, (type(self),) + self._encode()
+        return checkpoint.decoded, (type(self),) + self._encode()
 
     def save(self, path):
         """Write the model, its optimizer and what continuing its fit needs to a checkpoint (``gd.load``
         reads it; see gdfast.checkpoint)."""
-        from ..checkpoint import save
-        save(self, path)
+        checkpoint.save(self, path)
 
     def decision_function(self, X):
         """x W + b: (n,) for one output, (n, K) for softmax."""
@@ -98,9 +98,6 @@ class LinearModel:
     def __repr__(self):
         return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
 
-
-def _decoded(cls, meta, arrays):
-    return cls._decode(meta, arrays)
 
 
 def _encode_resume(resume, prefix):

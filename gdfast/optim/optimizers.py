@@ -7,7 +7,7 @@ import inspect
 
 import numpy as np
 
-from .. import _validate
+from .. import _validate, checkpoint
 from .._kernels import DenseBatch
 from . import _gradients
 from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, RULES, kernel_arguments, nadam_schedule
@@ -283,17 +283,13 @@ class Optimizer:
         """Write the parameters, the state, the step count and the exact sparse mode's counters (as they stand:
         nothing is flushed) to a checkpoint; ``gd.load(path)`` returns an optimizer over copies of the
         parameters that continues bitwise as this one would (see gdfast.checkpoint)."""
-        from ..checkpoint import save
-        save(self, path)
+        checkpoint.save(self, path)
 
     def __reduce__(self):
         """Pickling: the encoding (the parameters as they are, so pickle keeps them shared with whatever else
         holds them; parameters that come back read-only, from a read-only memory map, are copied)."""
-        return _decoded, (type(self),) + self._encode()
+        return checkpoint.decoded, (type(self),) + self._encode()
 
-
-def _decoded(cls, meta, arrays):
-    return cls._decode(meta, arrays)
 
 
 def _mu_product(value):

@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 
-from .. import _kernels, _validate
+from .. import _kernels, _validate, checkpoint
 from .._progress import progress_bar
 from ..linear.trainer import _count
 from ..optim import schedules
-from ..optim.optimizers import OPTIMIZERS
+from ..optim.optimizers import OPTIMIZERS, Optimizer
 
 
 class Factorization:
@@ -33,6 +33,34 @@ class Factorization:
         """Root mean squared error on the stored entries of a sparse matrix of M's shape."""
         M = M.tocoo()
         return float(np.sqrt(np.mean((self.predict(M.row, M.col) - M.data) ** 2)))
+
+    def save(self, path):
+        """Write the factors, the history and the optimizer's state to a checkpoint (``gd.load`` reads it)."""
+        checkpoint.save(self, path)
+
+    # --- serialization: one encoding, used by pickling and checkpoints (gdfast.checkpoint) ------------------
+
+    _checkpoint_kind = "factorization"
+
+    def _encode(self, prefix=""):
+        """(meta, arrays): L and R, the history and the optimizer's encoding over them (under ``opt.``)."""
+        meta, arrays = {"history": self.history_, "optimizer": None}, {f"{prefix}L": self.user_factors,
+                                                                        f"{prefix}R": self.item_factors}
+        if self.optimizer_ is not None:
+            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.")
+            arrays.update({k: v for k, v in opt_arrays.items() if ".param." not in k})  # L and R: stored above
+        return meta, arrays
+
+    @classmethod
+    def _decode(cls, meta, arrays, prefix=""):
+        L, R = (a if a.flags.writeable else a.copy() for a in (arrays[f"{prefix}L"], arrays[f"{prefix}R"]))
+        opt = None if meta["optimizer"] is None else Optimizer._decode(meta["optimizer"], arrays, prefix + "opt.",
+                                                                       [L, R])
+        return cls(L, R, meta["history"], opt)
+
+    def __reduce__(self):
+        return checkpoint.decoded, (type(self),) + self._encode()
+
 
 
 def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, test=None, schedule=None,
