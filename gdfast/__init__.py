@@ -12,15 +12,18 @@ The layout follows the survey (docs/architecture.md): ``gdfast.optim`` (section 
 distributed SGD), ``gdfast.viz`` (the pictures, the demo), ``gdfast.nn`` (batch normalization) and
 ``gdfast.cli`` (``python -m gdfast``).
 """
+import importlib
 import sys
 
-try:
-    from . import _kernels
-except ImportError as e:  # say what is wrong, not "partially initialized module" from a later import
+try:  # first, so that a checkout without the built extension is told so (not "partially initialized module")
+    importlib.import_module(f"{__name__}._kernels")
+except ModuleNotFoundError as e:
+    if e.name != f"{__name__}._kernels":
+        raise
     raise ImportError(
-        f"gdfast's C extension gdfast._kernels is not built or cannot be loaded ({e}). In a source checkout, "
-        "build it with `pip install -e .` (or `python setup.py build_ext --inplace`); it needs a C compiler, "
-        "Cython and NumPy") from e
+        "gdfast's C extension gdfast._kernels is not built. In a source checkout, build it with "
+        "`pip install -e .` (or `python setup.py build_ext --inplace`); it needs a C compiler, Cython and "
+        "NumPy") from None
 
 from . import datasets, linear, nn, optim, parallel, viz
 from ._kernels import get_num_threads, openmp_enabled

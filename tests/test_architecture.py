@@ -1,10 +1,14 @@
 """The architecture of docs/architecture.md, checked: no import cycle among gdfast's modules (imports inside
-functions included), no function longer than 60 lines in gdfast/ or csrc/, and the old flat module paths are
-the new modules themselves."""
+functions included), no function longer than 60 lines in gdfast/ or csrc/, the old flat module paths are the
+new modules themselves, and a checkout without the built extension says so on import."""
 import ast
 import importlib
+import os
 import pathlib
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -145,3 +149,16 @@ def test_c_function_lengths_are_measured():
                                       ("functions", "viz.functions")])
 def test_old_module_paths_are_the_new_modules(old, new):
     assert importlib.import_module(f"gdfast.{old}") is importlib.import_module(f"gdfast.{new}")
+
+
+def test_importing_a_checkout_without_the_extension_says_what_is_wrong(tmp_path):
+    """The package without its compiled _kernels (a fresh checkout), imported without the site hooks of an
+    editable install (which would find the built extension elsewhere): a clear ImportError, not a circular one."""
+    shutil.copytree(PACKAGE, tmp_path / "gdfast", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    site = [p for p in sys.path if p.endswith("site-packages")]  # numpy and scipy, without .pth hooks (-S)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *site])}
+    run = subprocess.run([sys.executable, "-S", "-c", "import gdfast"], env=env, capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert run.returncode != 0
+    assert "gdfast's C extension gdfast._kernels is not built" in run.stderr, run.stderr
+    assert "pip install -e ." in run.stderr and "circular import" not in run.stderr
