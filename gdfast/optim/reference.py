@@ -103,7 +103,8 @@ def adamax(theta, g, m, u, *, t, lr, beta1, beta2):
     u = np.maximum(beta2 * u, np.abs(g))
     m_hat = m / (1 - beta1**t)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branch np.where discards
-        theta = theta - np.where(u > 0, lr / u * m_hat, 0.0)
+        # eta (m_hat / u): m_hat / u is bounded, while eta / u overflows where u is subnormal (as csrc/rules.h)
+        theta = theta - np.where(u > 0, lr * (m_hat / u), 0.0)
     return theta, m, u
 
 
