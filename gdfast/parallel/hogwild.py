@@ -145,7 +145,7 @@ class _LockFreeRun:
     def epochs(self, epochs, rng, test, progress):
         """``epochs`` epochs, each over a new random order of the entries; the history, one entry per epoch. The
         schedule observes each epoch's test RMSE where there is a test set, its train RMSE otherwise."""
-        history, bar = [], progress_bar(progress, epochs)
+        history, bar = [], progress_bar(progress, epochs, "gdfast.factorize")
         for epoch in range(epochs):
             order = rng.permutation(self.entries.n)  # int64
             entry = self.epoch(epoch, order, test)
