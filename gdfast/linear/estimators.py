@@ -10,11 +10,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import _validate
+from .._validate import COUNT, FRACTION, Integer, NoneOr
 from . import trainer as _train
 from .strategies import EarlyStopping
 
 
 class _GDEstimator(BaseEstimator):
+    # The parameters that reach gdfast.fit under another name or form, checked under their own names (fit
+    # checks lr, alpha and n_threads).
+    _constraints = {"batch_size": NoneOr(COUNT), "max_iter": COUNT, "validation_fraction": FRACTION,
+                    "n_iter_no_change": Integer(0)}
+
     def __init__(self, loss=None, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
                  schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None,
@@ -27,6 +34,7 @@ class _GDEstimator(BaseEstimator):
         self.progress, self.optimizer_params, self.n_threads = progress, optimizer_params, n_threads
 
     def _fit(self, X, y, loss, epochs, classes=None, init=None):
+        _validate.check(self._constraints, {name: getattr(self, name) for name in self._constraints})
         hyper = dict(self.optimizer_params or {})
         if self.lr is not None:
             hyper["lr"] = self.lr

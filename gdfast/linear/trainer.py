@@ -9,14 +9,20 @@ import warnings
 
 import numpy as np
 
-from .. import _kernels
+from .. import _kernels, _validate
+from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr
 from ..optim import schedules
 from ..optim._sparse import LAZY
-from ..optim.optimizers import OPTIMIZERS
+from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
 from . import losses
 from ._hot import HotFeatures
 from .model import LinearModel
 
+# fit's numbers and names (gdfast._validate); batch_size's upper bound, the number of examples, is checked
+# once the data is known.
+FIT_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT), "epochs": COUNT, "alpha": NONNEGATIVE,
+                   "intercept_scale": NoneOr(NONNEGATIVE), "validation_fraction": NoneOr(FRACTION),
+                   "n_threads": N_THREADS}
 
 
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
@@ -55,10 +61,10 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     for name in ("sparse", "check_finite"):
         if name in hyperparameters:
             raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    epochs = _count("epochs", epochs)
-    alpha = schedules._check("alpha", alpha)
+    optimizer, batch_size, epochs, alpha, intercept_scale, validation_fraction, n_threads = _validate.check(
+        FIT_CONSTRAINTS, {"optimizer": optimizer, "batch_size": batch_size, "epochs": epochs, "alpha": alpha,
+                          "intercept_scale": intercept_scale, "validation_fraction": validation_fraction,
+                          "n_threads": n_threads}).values()
     rng = np.random.default_rng(random_state)
     X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, rng)
     arrays, n, d, dtype = losses.features(X)
@@ -69,7 +75,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     validation = _validation(loss, validation_data, d, dtype, classes)
     if batch_size is None:
         batch_size = n
-    elif not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= n):
+    elif batch_size > n:
         raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], got {batch_size!r}")
     if init is None:
         W, b = np.zeros((d, K), dtype), np.zeros(K, dtype)
@@ -79,7 +85,6 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
         W, b, opt, history, eta0 = _continued(init, loss, optimizer, d, K, dtype, hyperparameters)
     if intercept_scale is None:
         intercept_scale = 1.0 if isinstance(arrays, np.ndarray) else 0.01
-    intercept_scale = schedules._check("intercept_scale", intercept_scale)
     threads = _threads(n_threads, arrays)
     hot = HotFeatures.choose(arrays, n, d, threads, batch_size)
     W_user, opt_user = W, opt  # Hogwild! with hot features trains renumbered copies (HotFeatures)
@@ -202,19 +207,13 @@ def _epoch_order(curriculum, shuffle, n, rng, scores, model, train):
     return curriculum.order(scores, rng)
 
 
-def _count(name, value):
-    if not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _hold_out(X, y, validation_data, validation_fraction, rng):
-    """(X, y, validation_data): validation_fraction of the examples drawn out at random, or as given."""
-    if validation_fraction is None:
+def _hold_out(X, y, validation_data, fraction, rng):
+    """(X, y, validation_data): a fraction of the examples (fit's validation_fraction, checked there) drawn out
+    at random, or as given."""
+    if fraction is None:
         return X, y, validation_data
     if validation_data is not None:
         raise ValueError("pass validation_data or validation_fraction, not both")
-    fraction = schedules._check("validation_fraction", validation_fraction, 0.0, True, 1.0, True)
     n = X.shape[0]
     n_val = int(round(fraction * n))
     if not 1 <= n_val < n:
@@ -243,12 +242,8 @@ def _slots(opt):
 
 
 def _threads(n_threads, arrays):
-    """Threads for the epoch loop: one for dense data, else n_threads (None: gd's thread count)."""
-    if n_threads is None:
-        n_threads = _kernels.get_num_threads()
-    if not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= _kernels.MAX_THREADS:
-        raise ValueError(f"n_threads must be None or an int in [1, {_kernels.MAX_THREADS}], got {n_threads!r}")
-    return int(n_threads) if not isinstance(arrays, np.ndarray) else 1
+    """Threads for the epoch loop: one for dense data, else n_threads (fit's, checked and resolved there)."""
+    return n_threads if not isinstance(arrays, np.ndarray) else 1
 
 
 def _scratch(arrays, d, K, dtype, rng, hot=None):
