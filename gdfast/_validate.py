@@ -2,6 +2,13 @@
 
 Errors name the argument: TypeError for a wrong type or dtype (gdfast never casts silently), ValueError for
 a wrong shape, layout or value, FloatingPointError for a non-finite gradient under check_finite.
+
+Scalars and counts are checked declaratively, as scikit-learn's ``_parameter_constraints``: each entry point
+keeps a table {argument name: constraint} (``Real``, ``Integer``, ``Options``, ``NoneOr``) and calls
+``check(table, {name: value, ...})`` once, which returns the values converted (an int for an Integer, a float for
+a Real). The rules are the same everywhere: a bool or a str is never a number, numpy integer and float scalars
+are, NaN is never in an interval and +-inf only where the interval closes at +-inf; a wrong type is a TypeError
+and a value out of range a ValueError, both saying ``<name> must be <what>, got <value>``.
 """
 import math
 import numbers
@@ -12,16 +19,168 @@ from . import _kernels
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-# The update rules' hyperparameters: (low, high, low included, high included). The kernels need lr >= 0,
-# gamma and the betas in [0, 1) and eps > 0.
+
+class _Refused(Exception):
+    """Raised by Constraint.convert: the value is refused with this error class (TypeError or ValueError)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+class Constraint:
+    """What one argument must be. ``checked(name, value)`` returns the value converted or raises the error,
+    naming the argument, what it must be and the value got."""
+
+    def describe(self, error=TypeError):
+        """What a value must be, as the message of `error` says it ("an int >= 1")."""
+        raise NotImplementedError
+
+    def convert(self, value):
+        """The value converted, or raise _Refused(TypeError or ValueError)."""
+        raise NotImplementedError
+
+    def checked(self, name, value):
+        """The value converted; a TypeError or ValueError "<name> must be <what>, got <value>" if refused."""
+        try:
+            return self.convert(value)
+        except _Refused as refused:
+            error = refused.error
+        shown = " ".join(repr(value).split())
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."  # an array passed by mistake stays readable
+        if error is TypeError:
+            shown = f"{shown} ({type(value).__name__})"
+        raise error(f"{name} must be {self.describe(error)}, got {shown}")
+
+    def __repr__(self):
+        return f"<{self.describe()}>"
+
+
+class Real(Constraint):
+    """A real number (a Python or numpy int or float; not a bool, not a str) from low to high, converted to a
+    float. An end that is None is unbounded (any finite number on that side); an infinite end with a closed
+    bracket admits the infinity itself. closed: "both", "left", "right" or "neither"."""
+
+    def __init__(self, low=None, high=None, closed="both"):
+        self.low_closed = closed in ("both", "left") and low is not None
+        self.high_closed = closed in ("both", "right") and high is not None
+        self.low = -math.inf if low is None else low
+        self.high = math.inf if high is None else high
+
+    def interval(self):
+        return (f"{'[' if self.low_closed else '('}{self.low:g}, {self.high:g}"
+                f"{']' if self.high_closed else ')'}")
+
+    def describe(self, error=TypeError):
+        if error is TypeError:
+            return f"a real number in {self.interval()}"
+        infinite = (self.low_closed and self.low == -math.inf) or (self.high_closed and self.high == math.inf)
+        return f"{'' if infinite else 'finite and '}in {self.interval()}"
+
+    def convert(self, value):
+        if type(value) is not float:  # a float, the common case, skips the type tests
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise _Refused(TypeError)
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond the floats
+                raise _Refused(ValueError) from None
+        # NaN fails every comparison; an infinity passes only a closed infinite end.
+        above = value > self.low or (self.low_closed and value == self.low)
+        below = value < self.high or (self.high_closed and value == self.high)
+        if not (above and below):
+            raise _Refused(ValueError)
+        return value
+
+
+class Integer(Constraint):
+    """An int (a Python or numpy integer; not a bool, not a float, not a str) from low to high, both included
+    (None: unbounded), converted to an int."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def describe(self, error=TypeError):
+        if self.high is None:
+            return "an int" if self.low is None else f"an int >= {self.low}"
+        return f"an int <= {self.high}" if self.low is None else f"an int in [{self.low}, {self.high}]"
+
+    def convert(self, value):
+        if type(value) is not int:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise _Refused(TypeError)
+            value = int(value)
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise _Refused(ValueError)
+        return value
+
+
+class Options(Constraint):
+    """One of a few values (names): anything else, of any type, is a ValueError. Returns the option itself."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def describe(self, error=TypeError):
+        if len(self.options) == 2:
+            return " or ".join(map(repr, self.options))
+        return f"one of {list(self.options)}"
+
+    def convert(self, value):
+        for option in self.options:  # isinstance first: an array's == would not give a truth value
+            if isinstance(value, type(option)) and value == option:
+                return option
+        raise _Refused(ValueError)
+
+
+class NoneOr(Constraint):
+    """None (returned as it is), or what the constraint admits."""
+
+    def __init__(self, constraint):
+        self.constraint = constraint
+
+    def describe(self, error=TypeError):
+        return "None or " + self.constraint.describe(TypeError)
+
+    def convert(self, value):
+        return None if value is None else self.constraint.convert(value)
+
+
+class Threads(NoneOr):
+    """A thread count: None or an int in [1, MAX_THREADS] (the C loops' limit), converted to the count (None:
+    gd.get_num_threads(), at most MAX_THREADS)."""
+
+    def __init__(self):
+        super().__init__(Integer(1, _kernels.MAX_THREADS))
+
+    def convert(self, value):
+        n = super().convert(value)
+        return min(_kernels.get_num_threads(), _kernels.MAX_THREADS) if n is None else n
+
+
+def check(table, values, label="{}"):
+    """The values (a dict argument name -> value), each checked against its constraint in table (argument name
+    -> Constraint) and converted: a dict in the order of values (so ``a, b = check(T, {"a": a, "b": b}).values()``).
+    label formats the name the errors show, e.g. "options[{!r}]"."""
+    return {name: table[name].checked(label.format(name), value) for name, value in values.items()}
+
+
+# Constraints many entry points share.
+COUNT = Integer(1)  # epochs, batch sizes, ranks, replicas, layer widths
+NONNEGATIVE = Real(0, None)  # penalties, learning rates, decay and noise constants
+FRACTION = Real(0, 1, "neither")  # a share of the examples held out
+N_THREADS = Threads()
+SPARSE_MODES = Options("lazy", "exact")
+
+# The update rules' hyperparameters: the kernels need lr >= 0, gamma and the betas in [0, 1) and eps > 0.
 HYPERPARAMETER_RANGES = {
-    "lr": (0.0, math.inf, True, False),
-    "gamma": (0.0, 1.0, True, False),
-    "beta1": (0.0, 1.0, True, False),
-    "beta2": (0.0, 1.0, True, False),
-    "eps": (0.0, math.inf, False, False),
-    "momentum_decay": (0.0, math.inf, True, False),
-    "initial_accumulator_value": (0.0, math.inf, True, False),
+    "lr": NONNEGATIVE,
+    "gamma": Real(0, 1, "left"),
+    "beta1": Real(0, 1, "left"),
+    "beta2": Real(0, 1, "left"),
+    "eps": Real(0, None, "neither"),
+    "momentum_decay": NONNEGATIVE,
+    "initial_accumulator_value": NONNEGATIVE,
 }
 
 
@@ -129,12 +288,6 @@ def convention(rule, name, sparse):
     return form
 
 
-def sparse_mode(mode):
-    if mode not in ("lazy", "exact"):
-        raise ValueError(f"sparse must be 'lazy' or 'exact', got {mode!r}")
-    return mode
-
-
 def slot(s, p, name):
     """A state buffer of parameter p: p's dtype and shape, C-contiguous, aligned and writeable."""
     if not isinstance(s, np.ndarray):
@@ -151,17 +304,8 @@ def slot(s, p, name):
 
 
 def hyperparameter(name, value):
-    """A hyperparameter as a float within its range (csrc needs lr >= 0, gamma and betas in [0, 1), eps > 0)."""
-    if type(value) is not float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-        value = float(value)
-    low, high, low_ok, high_ok = HYPERPARAMETER_RANGES[name]
-    inside = (low < value or (low_ok and value == low)) and (value < high or (high_ok and value == high))
-    if not (math.isfinite(value) and inside):
-        interval = f"{'[' if low_ok else '('}{low:g}, {high:g}{']' if high_ok else ')'}"
-        raise ValueError(f"{name} must be finite and in {interval}, got {value!r}")
-    return value
+    """A hyperparameter as a float within its range (HYPERPARAMETER_RANGES)."""
+    return HYPERPARAMETER_RANGES[name].checked(name, value)
 
 
 def hyperparameters(rule, given, form=None):
@@ -173,16 +317,5 @@ def hyperparameters(rule, given, form=None):
         where = "" if form is None or form.convention == "survey" else f" with convention={form.convention!r}"
         raise TypeError(f"{rule.class_name}{where} got unknown hyperparameter(s) {sorted(unknown)}; "
                         f"it takes {list(defaults)}")
-    checked = dict(defaults)  # the defaults are valid (tests/test_errors.py and test_conventions.py check them)
-    for name, value in given.items():
-        checked[name] = hyperparameter(name, value)
-    return checked
-
-
-def step_count(t, name="t"):
-    """A step number: an integer >= 0 (0 means no step taken yet)."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(t).__name__}")
-    if t < 0:
-        raise ValueError(f"{name} must be >= 0, got {t}")
-    return int(t)
+    # The defaults are valid (tests/test_errors.py and test_conventions.py check them).
+    return {**defaults, **check(HYPERPARAMETER_RANGES, given)}

@@ -17,21 +17,15 @@ Every layer maps a batch x (m rows, one example each) to y, caches what its back
 ``backward(dL/dy)`` returns dL/dx and writes dL/d(parameter) into the layer's gradient arrays.
 """
 import math
-import numbers
 import time
 import warnings
 
 import numpy as np
 
-from ._validate import FLOAT_DTYPES
-from .optim import schedules
-from .optim.optimizers import OPTIMIZERS
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+from . import _validate
+from ._progress import progress_bar
+from ._validate import COUNT, FLOAT_DTYPES, Real
+from .optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
 
 
 def _float_dtype(dtype):
@@ -75,8 +69,10 @@ class Dense:
     Backward, with G = dL/dy: dL/dW = x^T G, dL/db = sum_i G_i, dL/dx = G W^T.
     """
 
+    _constraints = {"n_in": COUNT, "n_out": COUNT}
+
     def __init__(self, n_in, n_out, rng, init="he", bias=True, dtype=np.float64):
-        n_in, n_out = _positive_int("n_in", n_in), _positive_int("n_out", n_out)
+        n_in, n_out = _validate.check(self._constraints, {"n_in": n_in, "n_out": n_out}).values()
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         dtype = _float_dtype(dtype)
@@ -167,11 +163,12 @@ class BatchNorm:
     eval mode: dL/dx_i = gamma / sqrt(running_var + eps) g_i.
     """
 
+    _constraints = {"n": COUNT, "momentum": Real(0, 1), "eps": Real(0, None, "neither")}
+
     def __init__(self, n, momentum=0.1, eps=1e-5, dtype=np.float64):
-        n = _positive_int("n", n)
+        n, self.momentum, self.eps = _validate.check(self._constraints,
+                                                     {"n": n, "momentum": momentum, "eps": eps}).values()
         dtype = _float_dtype(dtype)
-        self.momentum = schedules._check("momentum", momentum, 0.0, False, 1.0)
-        self.eps = schedules._check("eps", eps, 0.0, True)
         self.gamma, self.beta = np.ones(n, dtype), np.zeros(n, dtype)
         self.dgamma, self.dbeta = np.zeros(n, dtype), np.zeros(n, dtype)
         self.running_mean, self.running_var = np.zeros(n, dtype), np.ones(n, dtype)
@@ -253,7 +250,7 @@ class MLP:
     def __init__(self, sizes, batch_norm=True, seed=0, dtype=np.float64, momentum=0.1, eps=1e-5):
         if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
             raise ValueError(f"sizes must be a list [n_features, hidden..., n_classes], got {sizes!r}")
-        sizes = [_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+        sizes = [COUNT.checked(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
         if sizes[-1] < 2:
             raise ValueError(f"sizes[-1] is the number of classes, at least 2, got {sizes[-1]}")
         self.dtype = _float_dtype(dtype)
@@ -356,6 +353,11 @@ def _train_epoch(model, opt, X, y, order, batch_size):
     return total, seen
 
 
+# train_mlp's numbers and optimizer (gdfast._validate; lr and the other hyperparameters are the optimizer's);
+# batch_size's bounds from the data and BatchNorm are checked once the data is.
+TRAIN_MLP_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "epochs": COUNT, "batch_size": COUNT}
+
+
 def train_mlp(model, X, y, optimizer="sgd", lr=0.01, epochs=10, batch_size=32, seed=0, validation_data=None,
               progress=False, **hyperparameters):
     """Shuffled mini-batch training of an MLP in place; returns the history, one dict per epoch:
@@ -368,12 +370,10 @@ def train_mlp(model, X, y, optimizer="sgd", lr=0.01, epochs=10, batch_size=32, s
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be a gdfast.nn.MLP, got {type(model).__name__}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    optimizer, epochs, batch_size = _validate.check(
+        TRAIN_MLP_CONSTRAINTS, {"optimizer": optimizer, "epochs": epochs, "batch_size": batch_size}).values()
     X, y = _checked_data(model, X, y, "X", "y")
     n = len(X)
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
     if batch_size > n or (model.batch_norm and batch_size < 2):
         raise ValueError(f"batch_size must be in [{2 if model.batch_norm else 1}, {n}] (BatchNorm needs 2 rows), "
                          f"got {batch_size}")
@@ -384,7 +384,7 @@ def train_mlp(model, X, y, optimizer="sgd", lr=0.01, epochs=10, batch_size=32, s
     opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, **hyperparameters)
     rng = np.random.default_rng(seed)
     was_training, history = model.training, []
-    bar = _progress(progress, epochs)
+    bar = progress_bar(progress, epochs, "gdfast.nn")
     model.train()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence shows in the loss
@@ -420,17 +420,14 @@ def _checked_data(model, X, y, x_name, y_name):
     return X, _check_labels(y, len(X), model.n_classes, y_name)
 
 
-def _progress(progress, epochs):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=epochs, unit="epoch", desc="gdfast.nn", leave=False)
+_TEST_FRACTION = Real(0, 1, "left")  # 0: no test rows
 
 
 def load_digits_split(seed=0, test_fraction=0.25, dtype=np.float64):
     """scikit-learn's bundled 8x8 digits (1797 x 64, 10 classes; no download), split at random by seed into
     (X_train, y_train, X_test, y_test), each pixel standardized by the training rows' mean and standard
     deviation (1 where a pixel is constant there)."""
+    test_fraction = _TEST_FRACTION.checked("test_fraction", test_fraction)
     try:
         from sklearn.datasets import load_digits
     except ImportError as error:

@@ -109,7 +109,7 @@ def test_downpour_converges_with_replicas_and_delay():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(n_replicas=0), "n_replicas must be a positive int"),
+    (dict(n_replicas=0), "n_replicas must be an int >= 1"),
     (dict(delay=-1), "delay must be an int >= 0"),
     (dict(server="lbfgs"), "rule must be one of"),
     (dict(n_shards=10_000), "n_shards must be an int in"),

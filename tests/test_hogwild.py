@@ -63,7 +63,7 @@ def test_the_step_matches_the_formula():
     (np.ones((2, 2)), {}, TypeError, "scipy.sparse matrix"),
     (sp.csr_matrix(np.ones((2, 2), np.int64)), {}, TypeError, "does not cast"),
     (sp.csr_matrix((2, 2)), {}, ValueError, "no stored entries"),
-    (sp.csr_matrix(np.ones((2, 2))), {"rank": 0}, ValueError, "rank must be a positive int"),
+    (sp.csr_matrix(np.ones((2, 2))), {"rank": 0}, ValueError, "rank must be an int >= 1"),
     (sp.csr_matrix(np.ones((2, 2))), {"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
     (sp.csr_matrix(np.ones((2, 2))), {"n_threads": 0}, ValueError, "n_threads"),
 ])

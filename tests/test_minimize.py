@@ -265,7 +265,7 @@ def test_bad_inputs():
         minimize(quad, x0, jac="cs")
     with pytest.raises(ValueError, match="maxiter"):
         minimize(quad_both, x0, jac=True, options={"maxiter": -1})
-    with pytest.raises(ValueError, match="maxiter"):
+    with pytest.raises(TypeError, match=r"options\['maxiter'\] must be an int >= 0, got 10.5"):
         minimize(quad_both, x0, jac=True, options={"maxiter": 10.5})
     with pytest.raises(ValueError, match="gtol"):
         minimize(quad_both, x0, jac=True, options={"gtol": -1e-6})

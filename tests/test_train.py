@@ -166,15 +166,15 @@ def test_no_intercept():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(optimizer="adamw"), ValueError, "optimizer must be one of"),
-    (dict(batch_size=0), ValueError, r"batch_size must be None \(batch\), 1"),
+    (dict(batch_size=0), ValueError, r"batch_size must be None or an int >= 1, got 0"),
     (dict(batch_size=61), ValueError, r"in \[1, 60\]"),
-    (dict(epochs=0), ValueError, "epochs must be a positive int"),
+    (dict(epochs=0), ValueError, "epochs must be an int >= 1"),
     (dict(lr=-1.0), ValueError, "lr"),
     (dict(sparse="exact"), TypeError, "fit takes no 'sparse'"),
     (dict(schedule="warmup"), ValueError, "schedule must be"),
     (dict(validation_fraction=0.999), ValueError, "leaves no"),
     (dict(n_threads=0), ValueError, r"n_threads must be None or an int in \[1, "),
-    (dict(n_threads=2.5), ValueError, "n_threads"),
+    (dict(n_threads=2.5), TypeError, "n_threads"),
 ])
 def test_bad_arguments(kwargs, error, match):
     X, y = classification()

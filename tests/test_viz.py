@@ -90,9 +90,9 @@ def test_unknown_optimizer(optimizers, tmp_path):
     assert not (tmp_path / "out").exists()  # checked before anything is written
 
 
-@pytest.mark.parametrize("steps", [0, -3, 2.5, True])
-def test_bad_steps(steps, tmp_path):
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+@pytest.mark.parametrize("steps, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_bad_steps(steps, error, tmp_path):
+    with pytest.raises(error, match="steps must be None or an int >= 1"):
         viz.plot_command("beale", steps=steps, out_dir=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 

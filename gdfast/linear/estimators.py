@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import checkpoint
+from .. import _validate, checkpoint
+from .._validate import COUNT, FRACTION, Integer, NoneOr
 from ..optim import schedules
 from . import trainer as _train
 from .model import LinearModel
@@ -18,6 +19,11 @@ from .strategies import EarlyStopping, GradientNoise
 
 
 class _GDEstimator(BaseEstimator):
+    # The parameters that reach gdfast.fit under another name or form, checked under their own names (fit
+    # checks lr, alpha and n_threads).
+    _constraints = {"batch_size": NoneOr(COUNT), "max_iter": COUNT, "validation_fraction": FRACTION,
+                    "n_iter_no_change": Integer(0)}
+
     def __init__(self, loss=None, optimizer="adam", *, lr=0.01, alpha=1e-4, batch_size=32, max_iter=50,
                  schedule=None, fit_intercept=True, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, gradient_noise=None, random_state=None, progress=False, optimizer_params=None,
@@ -32,6 +38,7 @@ class _GDEstimator(BaseEstimator):
     def _trainer(self, loss, classes=None, init=None, early=False, batch_size=None):
         """A Trainer with this estimator's parameters (early: with early stopping, for fit; batch_size: the
         estimator's, at most that many)."""
+        _validate.check(self._constraints, {name: getattr(self, name) for name in self._constraints})
         hyper = dict(self.optimizer_params or {})
         if self.lr is not None:
             hyper["lr"] = self.lr

@@ -3,7 +3,8 @@
 gdfast.nn."""
 import numpy as np
 
-from ..optim import schedules
+from .. import _validate
+from .._validate import NONNEGATIVE, Integer, Options, Real
 
 
 class GradientNoise:
@@ -11,9 +12,10 @@ class GradientNoise:
     sigma_t^2 = eta / (1 + t)^gamma (Neelakantan et al., 2015, as in the survey; eta in {0.01, 0.3, 1.0},
     gamma = 0.55). On CSR data only the coordinates a batch touches get noise."""
 
+    _constraints = {"eta": NONNEGATIVE, "gamma": NONNEGATIVE}
+
     def __init__(self, eta=0.01, gamma=0.55):
-        self.eta = schedules._check("eta", eta)
-        self.gamma = schedules._check("gamma", gamma)
+        self.eta, self.gamma = _validate.check(self._constraints, {"eta": eta, "gamma": gamma}).values()
 
     def sd(self, t0, n_steps):
         """sigma_t for t = t0 + 1 .. t0 + n_steps."""
@@ -40,13 +42,13 @@ class Curriculum:
     (Zaremba & Sutskever, 2014) takes each position of that order with probability 1 - ``mix`` and a uniformly
     drawn example otherwise, so every batch mixes curriculum and random examples."""
 
+    _constraints = {"strategy": Options("naive", "mixed"), "mix": Real(0, 1)}
+
     def __init__(self, difficulty="loss", strategy="naive", mix=0.5):
         if not (callable(difficulty) or isinstance(difficulty, np.ndarray) or difficulty == "loss"):
             raise ValueError("difficulty must be an array of scores, a callable(X, y) or 'loss'")
-        if strategy not in ("naive", "mixed"):
-            raise ValueError(f"strategy must be 'naive' or 'mixed', got {strategy!r}")
-        self.difficulty, self.strategy = difficulty, strategy
-        self.mix = schedules._check("mix", mix, 0.0, False, 1.0)
+        self.difficulty = difficulty
+        self.strategy, self.mix = _validate.check(self._constraints, {"strategy": strategy, "mix": mix}).values()
 
     def order(self, scores, rng):
         """The examples' order for one epoch, from their difficulty scores."""
@@ -66,9 +68,11 @@ class EarlyStopping:
     loss) has not improved by more than min_delta for ``patience`` epochs; with restore_best, the model ends
     with the parameters of its best epoch."""
 
+    _constraints = {"patience": Integer(0), "min_delta": NONNEGATIVE}
+
     def __init__(self, patience=5, min_delta=0.0, restore_best=True):
-        self.patience = int(schedules._check("patience", patience))
-        self.min_delta = schedules._check("min_delta", min_delta)
+        checked = _validate.check(self._constraints, {"patience": patience, "min_delta": min_delta})
+        self.patience, self.min_delta = checked.values()
         self.restore_best = bool(restore_best)
 
     def __repr__(self):

@@ -14,14 +14,21 @@ import warnings
 
 import numpy as np
 
-from .. import _kernels
+from .. import _kernels, _validate
 from .._progress import progress_bar
+from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr
 from ..optim import schedules
 from ..optim._sparse import LAZY
-from ..optim.optimizers import OPTIMIZERS
+from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
 from . import losses
 from ._hot import HotFeatures
 from .model import LinearModel
+
+# A Trainer's numbers and names, and its fit's (gdfast._validate); batch_size's upper bound, the number of
+# examples, is checked once the data is known.
+TRAINER_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT), "alpha": NONNEGATIVE,
+                       "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS}
+FIT_CONSTRAINTS = {"epochs": COUNT, "validation_fraction": NoneOr(FRACTION)}
 
 _DOC_OPTIONS = """
     loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses).
@@ -73,19 +80,16 @@ class Trainer:
         for name in ("sparse", "check_finite"):
             if name in hyperparameters:
                 raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-        if not (batch_size is None or (isinstance(batch_size, (int, np.integer)) and batch_size >= 1)):
-            raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or a positive int, got {batch_size!r}")
+        optimizer, batch_size, alpha, intercept_scale, n_threads = _validate.check(
+            TRAINER_CONSTRAINTS, {"optimizer": optimizer, "batch_size": batch_size, "alpha": alpha,
+                                  "intercept_scale": intercept_scale, "n_threads": n_threads}).values()
         if init is not None and not isinstance(init, LinearModel):
             raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
         self.optimizer_name, self.batch_size = optimizer, batch_size
-        self.alpha = schedules._check("alpha", alpha)
+        self.alpha, self.intercept_scale = alpha, intercept_scale
         self.fit_intercept, self.shuffle, self.curriculum = bool(fit_intercept), shuffle, curriculum
         self.early_stopping, self.gradient_noise, self.callbacks = early_stopping, gradient_noise, callbacks
         self.progress, self.n_threads, self.init = progress, n_threads, init
-        self.intercept_scale = None if intercept_scale is None else schedules._check("intercept_scale",
-                                                                                   intercept_scale)
         self.classes = classes if classes is not None or init is None else init.classes_
         self.hyperparameters = hyperparameters
         self.rng = np.random.default_rng(random_state)
@@ -100,7 +104,8 @@ class Trainer:
 
     def fit(self, X, y, epochs=5, *, validation_data=None, validation_fraction=None):
         """``epochs`` epochs over (X, y) with the strategies of this trainer; returns the LinearModel."""
-        epochs = _count("epochs", epochs)
+        epochs, validation_fraction = _validate.check(
+            FIT_CONSTRAINTS, {"epochs": epochs, "validation_fraction": validation_fraction}).values()
         X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, self.rng)
         train, n = self._data(X, y)
         if self.batch_size is not None and self.batch_size > n:
@@ -320,19 +325,13 @@ def _epoch_order(curriculum, shuffle, n, rng, scores, model, train):
     return curriculum.order(scores, rng)
 
 
-def _count(name, value):
-    if not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _hold_out(X, y, validation_data, validation_fraction, rng):
-    """(X, y, validation_data): validation_fraction of the examples drawn out at random, or as given."""
-    if validation_fraction is None:
+def _hold_out(X, y, validation_data, fraction, rng):
+    """(X, y, validation_data): a fraction of the examples (fit's validation_fraction, checked there) drawn out
+    at random, or as given."""
+    if fraction is None:
         return X, y, validation_data
     if validation_data is not None:
         raise ValueError("pass validation_data or validation_fraction, not both")
-    fraction = schedules._check("validation_fraction", validation_fraction, 0.0, True, 1.0, True)
     n = X.shape[0]
     n_val = int(round(fraction * n))
     if not 1 <= n_val < n:
@@ -361,12 +360,8 @@ def _slots(opt):
 
 
 def _threads(n_threads, arrays):
-    """Threads for the epoch loop: one for dense data, else n_threads (None: gd's thread count)."""
-    if n_threads is None:
-        n_threads = _kernels.get_num_threads()
-    if not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= _kernels.MAX_THREADS:
-        raise ValueError(f"n_threads must be None or an int in [1, {_kernels.MAX_THREADS}], got {n_threads!r}")
-    return int(n_threads) if not isinstance(arrays, np.ndarray) else 1
+    """Threads for the epoch loop: one for dense data, else n_threads (the Trainer's, checked and resolved)."""
+    return n_threads if not isinstance(arrays, np.ndarray) else 1
 
 
 def _scratch(arrays, d, K, dtype, rng, hot=None):

@@ -19,6 +19,10 @@ from ._sparse import LAZY
 from ._registry import RULES, kernel_arguments
 
 
+# t: the number of the step being taken, counting from 1 (the hyperparameters are checked by the rule's table).
+KERNEL_CONSTRAINTS = {"t": _validate.Integer(1)}
+
+
 def _kernel(rule):
     def kernel(param, grad, *slots, t, convention="survey", **hyperparameters):
         form = rule.form(convention)
@@ -32,9 +36,7 @@ def _kernel(rule):
                             f"got {len(slots)}")
         slots = [_validate.slot(s, param, name) for s, name in zip(slots, rule.slots)]
         _validate.disjoint([param, *slots], ["param", *rule.slots])
-        t = _validate.step_count(t)
-        if t < 1:
-            raise ValueError("t must be >= 1: it is the number of the step being taken")
+        t = _validate.check(KERNEL_CONSTRAINTS, {"t": t})["t"]
         args = kernel_arguments(_validate.hyperparameters(rule, hyperparameters, form))
         batch = DenseBatch(form.kernel_id, [param], [tuple(slots)])
         sparse = isinstance(grad, _gradients.SparseGradient)

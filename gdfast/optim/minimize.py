@@ -7,16 +7,21 @@ ftol/xtol tests, at maxiter, on a NaN/Inf, or when the callback raises StopItera
 """
 import inspect
 import math
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from .. import _validate
+from .._validate import Integer, NoneOr, Real
 from ._registry import RULES
 from .optimizers import OPTIMIZERS
 
-_STOPPING = ("maxiter", "gtol", "ftol", "xtol")
+# The stopping rules among the options (gdfast._validate; the rule's hyperparameters are its optimizer's). A
+# tolerance may be inf (stop at once); None switches ftol or xtol off.
+STOPPING_CONSTRAINTS = {"maxiter": Integer(0), "gtol": Real(0, math.inf), "ftol": NoneOr(Real(0, math.inf)),
+                        "xtol": NoneOr(Real(0, math.inf))}
+_STOPPING = tuple(STOPPING_CONSTRAINTS)
 _FINITE_DIFFERENCES = {"2-point": "forward", "3-point": "central"}
 
 # Status codes (status 1 and 99 and their messages are scipy's).
@@ -298,20 +303,10 @@ def _options(rule, options):
     unknown = [k for k in options if k not in accepted]
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for method {rule.name!r}; accepted: {list(accepted)}")
-    maxiter = options.get("maxiter", 1000)
-    if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral) or maxiter < 0:
-        raise ValueError(f"options['maxiter'] must be an integer >= 0, got {maxiter!r}")
-    return {"maxiter": int(maxiter),
-            "gtol": _tolerance("gtol", options.get("gtol", 1e-6)),
-            "ftol": None if options.get("ftol") is None else _tolerance("ftol", options["ftol"]),
-            "xtol": None if options.get("xtol") is None else _tolerance("xtol", options["xtol"]),
+    stopping = {"maxiter": 1000, "gtol": 1e-6, "ftol": None, "xtol": None,
+                **{k: options[k] for k in _STOPPING if k in options}}
+    return {**_validate.check(STOPPING_CONSTRAINTS, stopping, "options[{!r}]"),
             "hyperparameters": {k: options[k] for k in rule.defaults if k in options}}
-
-
-def _tolerance(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"options[{name!r}] must be a real number >= 0, got {value!r}")
-    return float(value)
 
 
 def _start(x0):

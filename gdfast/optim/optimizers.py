@@ -60,7 +60,7 @@ class Optimizer:
 
     def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", **hyperparameters):
         self._params = _validate.params(params)
-        sparse = _validate.sparse_mode(sparse)
+        sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
         self._form = _validate.convention(self.rule, convention, sparse)
         given = {name: value for name, value in hyperparameters.items() if value is not None}
         self._hyper = _validate.hyperparameters(self.rule, given, self._form)
@@ -231,8 +231,8 @@ class Optimizer:
                     raise ValueError(f"slot {name}.{i} has shape {src.shape} and dtype {src.dtype}, its parameter "
                                      f"{buf.shape} and {buf.dtype}")
                 np.copyto(buf, src)
-        opt._t = _validate.step_count(int(meta["t"]), "t")
-        opt._mu_product = _mu_product(meta.get("mu_product", 1.0))
+        opt._t, opt._mu_product = _validate.check(
+            _STATE_SCALARS, {"t": meta["t"], "mu_product": meta.get("mu_product", 1.0)}).values()
         opt._sparse.restore(meta, arrays, prefix)
         return opt
 
@@ -248,15 +248,14 @@ class Optimizer:
         if convention != self._form.convention:
             raise ValueError(f"state is of convention {convention!r}, this optimizer's is "
                              f"{self._form.convention!r}: build it with convention={convention!r}")
-        expected = {"rule", "t", *self._hyper, *(["mu_product"] if self._form.schedule else []),
-                    *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
+        scalars = ["t", *self._hyper, *(["mu_product"] if self._form.schedule else [])]
+        expected = {"rule", *scalars, *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
         keys.discard("convention")
         if keys != expected:
             raise ValueError(f"state does not match this {type(self).__name__}: missing {sorted(expected - keys)}, "
                              f"unexpected {sorted(keys - expected)}")
-        t = _validate.step_count(_scalar(state["t"]), "state['t']")
-        hyper = {name: _validate.hyperparameter(name, _scalar(state[name])) for name in self._hyper}
-        mu_product = _mu_product(_scalar(state["mu_product"])) if self._form.schedule else 1.0
+        hyper = _validate.check(_STATE_SCALARS, {name: _scalar(state[name]) for name in scalars}, "state[{!r}]")
+        t, mu_product = hyper.pop("t"), hyper.pop("mu_product", 1.0)
         sources = []
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
             for name, buf in zip(self.rule.slots, slots):
@@ -292,12 +291,9 @@ class Optimizer:
 
 
 
-def _mu_product(value):
-    """The running product of Nadam's momentum schedule from a state: a number in [0, 1]."""
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"state['mu_product'] must be a number in [0, 1], got {value!r}")
-    return float(value)
+# The numbers of a state dict: the step count (0: no step yet), the hyperparameters and Nadam's running product
+# of its momentum schedule (a product of factors in [0, 1]).
+_STATE_SCALARS = {"t": _validate.Integer(0), "mu_product": _validate.Real(0, 1), **_validate.HYPERPARAMETER_RANGES}
 
 
 def _scalar(x):
@@ -458,3 +454,4 @@ class AMSGrad(Optimizer, rule="amsgrad"):
 
 
 OPTIMIZERS = {cls.rule.name: cls for cls in Optimizer.__subclasses__()}
+OPTIMIZER_NAMES = _validate.Options(*OPTIMIZERS)  # an optimizer argument of the training entry points

@@ -10,9 +10,19 @@ import math
 
 import numpy as np
 
+from .. import _validate
+from .._validate import COUNT, NONNEGATIVE, Integer, Options, Real
+
+_UNIT = Options("epoch", "step")
+
 
 class Schedule:
     unit = "epoch"
+    _constraints = {}  # {argument name: constraint} of the constructor's arguments (gdfast._validate)
+
+    def _set(self, **arguments):
+        """The constructor's arguments, checked against the class's table, as attributes of the same names."""
+        vars(self).update(_validate.check(self._constraints, arguments))
 
     def rate(self, eta0, k):
         """The learning rate at counter k (epoch or step, see ``unit``); k may be an array of counters."""
@@ -43,17 +53,6 @@ class Schedule:
         return schedule
 
 
-def _check(name, value, low=0.0, low_open=False, high=None, high_open=False):
-    value = float(value)
-    bad = (value < low or (low_open and value == low) or (high is not None and value > high)
-           or (high_open and value == high) or not math.isfinite(value))
-    if bad:
-        right = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
-        interval = ("(" if low_open else "[") + f"{low}, " + right
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return value
-
-
 class Constant(Schedule):
     """eta_k = eta0."""
 
@@ -64,10 +63,10 @@ class Constant(Schedule):
 class StepDecay(Schedule):
     """eta_k = eta0 * factor^floor(k / every): the rate drops by ``factor`` every ``every`` epochs."""
 
+    _constraints = {"factor": Real(0, 1, "right"), "every": COUNT, "unit": _UNIT}
+
     def __init__(self, factor=0.5, every=10, unit="epoch"):
-        self.factor = _check("factor", factor, 0.0, True, 1.0)
-        self.every = int(_check("every", every, 1.0))
-        self.unit = _unit(unit)
+        self._set(factor=factor, every=every, unit=unit)
 
     def rate(self, eta0, k):
         return eta0 * self.factor ** (k // self.every)
@@ -76,9 +75,10 @@ class StepDecay(Schedule):
 class Exponential(Schedule):
     """eta_k = eta0 * decay^k."""
 
+    _constraints = {"decay": Real(0, 1, "right"), "unit": _UNIT}
+
     def __init__(self, decay=0.96, unit="epoch"):
-        self.decay = _check("decay", decay, 0.0, True, 1.0)
-        self.unit = _unit(unit)
+        self._set(decay=decay, unit=unit)
 
     def rate(self, eta0, k):
         return eta0 * self.decay ** k
@@ -89,10 +89,10 @@ class InverseTime(Schedule):
     hold for power in (0.5, 1]."""
 
     unit = "step"
+    _constraints = {"k": NONNEGATIVE, "power": NONNEGATIVE}
 
     def __init__(self, k=1.0, power=1.0):
-        self.k = _check("k", k)
-        self.power = _check("power", power)
+        self._set(k=k, power=power)
 
     def rate(self, eta0, t):
         return eta0 / (1.0 + self.k * t) ** self.power
@@ -103,9 +103,10 @@ class Optimal(Schedule):
     Bottou's t_0 = 1 / (alpha sqrt(1 / sqrt(alpha))). eta0 is not used."""
 
     unit = "step"
+    _constraints = {"alpha": Real(0, None, "neither")}
 
     def __init__(self, alpha=1e-4):
-        self.alpha = _check("alpha", alpha, 0.0, True)
+        self._set(alpha=alpha)
         self._t0 = 1.0 / (self.alpha * math.sqrt(1.0 / math.sqrt(self.alpha)))
 
     def rate(self, eta0, t):
@@ -115,10 +116,10 @@ class Optimal(Schedule):
 class Cosine(Schedule):
     """eta_k = eta_min + (eta0 - eta_min) (1 + cos(pi k / period)) / 2, k = min(k, period)."""
 
+    _constraints = {"period": COUNT, "eta_min": NONNEGATIVE, "unit": _UNIT}
+
     def __init__(self, period=10, eta_min=0.0, unit="epoch"):
-        self.period = int(_check("period", period, 1.0))
-        self.eta_min = _check("eta_min", eta_min)
-        self.unit = _unit(unit)
+        self._set(period=period, eta_min=eta_min, unit=unit)
 
     def rate(self, eta0, k):
         k = np.minimum(k, self.period)
@@ -130,12 +131,11 @@ class Threshold(Schedule):
     (relative to the best so far) for more than ``patience`` epochs, multiply the rate by ``factor``, then wait
     ``cooldown`` epochs before watching again; never below ``min_lr``."""
 
+    _constraints = {"factor": Real(0, 1, "neither"), "patience": Integer(0), "threshold": NONNEGATIVE,
+                    "cooldown": Integer(0), "min_lr": NONNEGATIVE}
+
     def __init__(self, factor=0.1, patience=0, threshold=1e-4, cooldown=0, min_lr=0.0):
-        self.factor = _check("factor", factor, 0.0, True, 1.0, True)
-        self.patience = int(_check("patience", patience))
-        self.threshold = _check("threshold", threshold)
-        self.cooldown = int(_check("cooldown", cooldown))
-        self.min_lr = _check("min_lr", min_lr)
+        self._set(factor=factor, patience=patience, threshold=threshold, cooldown=cooldown, min_lr=min_lr)
         self._scale, self._best, self._bad, self._cool = 1.0, math.inf, 0, 0
 
     def rate(self, eta0, k):
@@ -152,12 +152,6 @@ class Threshold(Schedule):
         elif self._bad > self.patience:
             self._scale *= self.factor
             self._bad, self._cool = 0, self.cooldown
-
-
-def _unit(unit):
-    if unit not in ("epoch", "step"):
-        raise ValueError(f"unit must be 'epoch' or 'step', got {unit!r}")
-    return unit
 
 
 SCHEDULES = {"constant": Constant, "step": StepDecay, "exponential": Exponential, "inverse_time": InverseTime,

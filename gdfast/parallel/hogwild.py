@@ -11,9 +11,13 @@ import numpy as np
 
 from .. import _kernels, _validate, checkpoint
 from .._progress import progress_bar
-from ..linear.trainer import _count
+from .._validate import COUNT, N_THREADS, NONNEGATIVE
 from ..optim import schedules
-from ..optim.optimizers import OPTIMIZERS, Optimizer
+from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, Optimizer
+
+# factorize's numbers and names (gdfast._validate).
+FACTORIZE_CONSTRAINTS = {"rank": COUNT, "optimizer": OPTIMIZER_NAMES, "epochs": COUNT, "mu": NONNEGATIVE,
+                         "n_threads": N_THREADS, "init_scale": NONNEGATIVE}
 
 
 class Factorization:
@@ -82,14 +86,10 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
         raise TypeError(f"M must be a 2-D scipy.sparse matrix of ratings, got {type(M).__name__}")
     if M.dtype not in (np.float32, np.float64):
         raise TypeError(f"M has dtype {M.dtype}; gdfast does not cast: pass float32 or float64 ratings")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    rank, epochs = _count("rank", rank), _count("epochs", epochs)
-    mu = schedules._check("mu", mu)
+    rank, optimizer, epochs, mu, threads, init_scale = _validate.check(
+        FACTORIZE_CONSTRAINTS, {"rank": rank, "optimizer": optimizer, "epochs": epochs, "mu": mu,
+                                "n_threads": n_threads, "init_scale": init_scale}).values()
     entries = _Entries(M)
-    threads = _kernels.get_num_threads() if n_threads is None else n_threads
-    if not isinstance(threads, (int, np.integer)) or not 1 <= threads <= _kernels.MAX_THREADS:
-        raise ValueError(f"n_threads must be None or an int in [1, {_kernels.MAX_THREADS}], got {n_threads!r}")
     rng = np.random.default_rng(random_state)
     L, R = _initial_factors(rng, M.shape, rank, init_scale, M.dtype)
     opt = OPTIMIZERS[optimizer]([L, R], **hyperparameters)

@@ -16,13 +16,13 @@ and the point recorded is the survey's :math:`\theta_k` (for NAG, which stores t
     >>> viz.plot_command("beale", out_dir="pictures")      # doctest: +SKIP
     ['pictures/beale.png', 'pictures/beale.gif']
 """
-import math
-import numbers
 import os
 from collections.abc import Mapping
 
 import numpy as np
 
+from .. import _validate
+from .._validate import COUNT, HYPERPARAMETER_RANGES, NONNEGATIVE, NoneOr, Real
 from ..optim import schedules as _schedules
 from ..optim._registry import RULES
 from ..optim.optimizers import OPTIMIZERS
@@ -41,6 +41,11 @@ _INSTALL_HINT = 'gdfast.viz needs matplotlib: pip install "gdfast[plot]"'
 # Picture sizes: small, because the PNGs of docs/images are committed (540 x 405 pixels, ~30-40 KB).
 PNG_FIGSIZE, PNG_DPI = (6, 4.5), 90
 GIF_FIGSIZE, GIF_DPI, GIF_FRAMES, GIF_FPS = (6, 4.5), 72, 60, 15
+
+# The numbers the functions below take, each meaning the same in every one (gdfast._validate); None for steps
+# and frames is the surface's or the GIF's default.
+PLOT_CONSTRAINTS = {"steps": NoneOr(COUNT), "frames": NoneOr(COUNT), "fps": Real(0, None, "neither"),
+                    "dpi": Real(0, None, "neither"), "eta0": NONNEGATIVE, "epochs": COUNT, "steps_per_epoch": COUNT}
 
 
 # ----------------------------------------------------------------------------------------------- arguments
@@ -73,13 +78,9 @@ def _optimizers(optimizers):
     return names
 
 
-def _count(name, value, default=None, low=1):
-    """An integer argument >= low (None: the default, where there is one); bools are not counts."""
-    if value is None and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+def _checked(**values):
+    """The values, checked against PLOT_CONSTRAINTS: a list in the order given."""
+    return list(_validate.check(PLOT_CONSTRAINTS, values).values())
 
 
 def _start(surface, start):
@@ -103,7 +104,9 @@ def _learning_rates(surface, names, lr):
         overrides = {}
     else:
         overrides = {name: lr for name in names}
-    return {name: float(overrides.get(name, surface.lrs.get(name, RULES[name].defaults["lr"]))) for name in names}
+    label = "lr[{!r}]" if isinstance(lr, Mapping) else "lr"
+    return {name: HYPERPARAMETER_RANGES["lr"].checked(label.format(name), overrides.get(
+        name, surface.lrs.get(name, RULES[name].defaults["lr"]))) for name in names}
 
 
 # ----------------------------------------------------------------------------------------------- trajectories
@@ -125,7 +128,8 @@ def trajectories(surface, optimizers=None, steps=None, start=None, lr=None):
     """
     surface = _surface(surface)
     names = _optimizers(optimizers)
-    steps = _count("steps", steps, surface.steps)
+    steps, = _checked(steps=steps)
+    steps = surface.steps if steps is None else steps
     start = _start(surface, start)
     rates = _learning_rates(surface, names, lr)
     return {name: _trajectory(surface, name, start, rates[name], steps) for name in names}
@@ -248,6 +252,7 @@ def plot_contours(surface, optimizers=None, steps=None, path=None, *, start=None
     "<surface name>.png"; a .svg or .pdf suffix writes that instead) and return the path. Contour levels are
     log-spaced for surfaces with a minimum of 0 (Beale, Rosenbrock, ravine)."""
     surface = _surface(surface)
+    dpi, = _checked(dpi=dpi)
     paths = trajectories(surface, optimizers, steps, start, lr)
     return _contour_picture(surface, paths, path or f"{surface.name}.png", figsize, dpi)
 
@@ -278,7 +283,8 @@ def animate(surface, optimizers=None, steps=None, path=None, *, start=None, lr=N
     frames (steps are subsampled evenly, the last frame shows the last step), each with a dot at its current
     point. Writes path (None: "<surface name>.gif") with matplotlib's PillowWriter and returns it."""
     surface = _surface(surface)
-    frames = _count("frames", frames, GIF_FRAMES)
+    frames, fps, dpi = _checked(frames=frames, fps=fps, dpi=dpi)
+    frames = GIF_FRAMES if frames is None else frames
     paths = trajectories(surface, optimizers, steps, start, lr)
     return _animation(surface, paths, path or f"{surface.name}.gif", frames, fps, figsize, dpi)
 
@@ -328,8 +334,8 @@ def plot_command(surface_name, optimizers=None, steps=None, out_dir="."):
     case-insensitive. optimizers: rule names (a list, or one comma-separated string); None: the survey's six
     (SGD, Momentum, NAG, Adagrad, Adadelta, RMSprop) and Adam. steps: an integer >= 1; None: the surface's
     default. Start point and learning rates are the surface's picture defaults.
-    Unknown names or steps < 1 raise ValueError (naming the argument and the choices) before anything is
-    written.
+    Unknown names or steps < 1 raise ValueError (naming the argument and the choices), steps that is not an int
+    TypeError, before anything is written.
     """
     surface = _surface(surface_name)
     paths = trajectories(surface, optimizers, steps)  # checks optimizers and steps
@@ -353,6 +359,7 @@ def plot_history(histories, path, labels=None, *, figsize=(6, 4), dpi=PNG_DPI):
     labels: one per run (None: the dict's keys, or "run 1", "run 2", ... for several runs). Writes a PNG to path
     and returns it.
     """
+    dpi, = _checked(dpi=dpi)
     runs = _runs(histories, labels)
     fig = _figure(figsize)
     ax = fig.add_subplot()
@@ -410,11 +417,7 @@ def plot_schedule(schedule, eta0, epochs, path, *, steps_per_epoch=100, figsize=
     plots as a constant. Writes a PNG to path and returns it.
     """
     schedule = _schedules.schedule(schedule)
-    epochs = _count("epochs", epochs)
-    steps_per_epoch = _count("steps_per_epoch", steps_per_epoch)
-    eta0 = float(eta0)
-    if not (math.isfinite(eta0) and eta0 >= 0):
-        raise ValueError(f"eta0 must be a finite number >= 0, got {eta0!r}")
+    eta0, epochs, steps_per_epoch, dpi = _checked(eta0=eta0, epochs=epochs, steps_per_epoch=steps_per_epoch, dpi=dpi)
     rates = np.concatenate([schedule.rates(eta0, epoch, epoch * steps_per_epoch, steps_per_epoch)
                             for epoch in range(epochs)])
     t = np.arange(rates.size) / steps_per_epoch  # step i's rate holds from i to i + 1

@@ -16,9 +16,11 @@ import heapq
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ._checks import int_at_least
+from ..._validate import Integer
 from ._ray import RayBackend, RayRun
 from .server import Center, ParameterServer
+
+_DELAY = Integer(0)  # pushes a push waits for: 0 delivers it at once
 
 
 def check(backend, delay=0):
@@ -39,11 +41,11 @@ def check(backend, delay=0):
 def delay_range(delay):
     """A delay as (low, high): an int k is (k, k); a pair of ints low <= high is itself."""
     if isinstance(delay, tuple) and len(delay) == 2:
-        low, high = (int_at_least("delay", d) for d in delay)
+        low, high = (_DELAY.checked("delay", d) for d in delay)
         if low > high:
             raise ValueError(f"delay (low, high) needs low <= high, got {delay!r}")
         return low, high
-    k = int_at_least("delay", delay)
+    k = _DELAY.checked("delay", delay)
     return k, k
 
 

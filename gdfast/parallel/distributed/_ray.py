@@ -13,8 +13,8 @@ import tempfile
 
 import numpy as np
 
-from ...optim import schedules
-from ._checks import int_at_least
+from ... import _validate
+from ..._validate import NONNEGATIVE, Integer
 from .server import Center, Shard, check_rule, shard_slices
 
 EXTRA_HINT = 'backend="ray" needs Ray: pip install "gdfast[ray]"'
@@ -33,10 +33,12 @@ class RayBackend:
     cpus_per_replica: the CPUs Ray reserves for each replica task.
     """
 
+    _constraints = {"checkpoint_every": Integer(1), "max_restarts": Integer(0), "cpus_per_replica": NONNEGATIVE}
+
     def __init__(self, checkpoint_every=100, checkpoint_dir=None, max_restarts=3, cpus_per_replica=1):
-        self.checkpoint_every = int_at_least("checkpoint_every", checkpoint_every, 1)
-        self.max_restarts = int_at_least("max_restarts", max_restarts)
-        self.cpus_per_replica = schedules._check("cpus_per_replica", cpus_per_replica, 0.0)
+        self.checkpoint_every, self.max_restarts, self.cpus_per_replica = _validate.check(
+            self._constraints, {"checkpoint_every": checkpoint_every, "max_restarts": max_restarts,
+                                "cpus_per_replica": cpus_per_replica}).values()
         if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
             raise TypeError(f"checkpoint_dir must be a path, got {type(checkpoint_dir).__name__}")
         self.checkpoint_dir = checkpoint_dir

@@ -1,11 +1,15 @@
 """Downpour SGD (Dean et al., 2012) and delay-tolerant Adagrad (McMahan & Streeter, 2014) on its server."""
 import numpy as np
 
-from ...linear.trainer import _count
-from ...optim import schedules
+from ... import _validate
+from ..._validate import COUNT, NONNEGATIVE, Integer
 from . import _backend
-from ._checks import int_at_least
 from ._problem import Problem
+
+# downpour's numbers (gdfast._validate); n_shards' upper bound, the number of parameters, is the server's check,
+# the delay the backend's.
+DOWNPOUR_CONSTRAINTS = {"n_replicas": COUNT, "n_shards": COUNT, "n_fetch": COUNT, "n_push": COUNT,
+                        "batch_size": COUNT, "epochs": COUNT, "local_lr": NONNEGATIVE, "warm_start": Integer(0)}
 
 
 def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch_size=32, epochs=5, local_lr=0.01,
@@ -27,11 +31,10 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     parameters after each epoch, and the server updates so far).
     """
     backend = _backend.check(backend, delay)
-    n_replicas, n_fetch, n_push = (_count(name, v) for name, v in
-                                   (("n_replicas", n_replicas), ("n_fetch", n_fetch), ("n_push", n_push)))
-    batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
-    warm_start = int_at_least("warm_start", warm_start)
-    local_lr = schedules._check("local_lr", local_lr)
+    n_replicas, n_shards, n_fetch, n_push, batch_size, epochs, local_lr, warm_start = _validate.check(
+        DOWNPOUR_CONSTRAINTS, {"n_replicas": n_replicas, "n_shards": n_shards, "n_fetch": n_fetch, "n_push": n_push,
+                               "batch_size": batch_size, "epochs": epochs, "local_lr": local_lr,
+                               "warm_start": warm_start}).values()
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
         raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")

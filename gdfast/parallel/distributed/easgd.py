@@ -1,10 +1,15 @@
 """Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015)."""
 import numpy as np
 
-from ...linear.trainer import _count
-from ...optim import schedules
+from ... import _validate
+from ..._validate import COUNT, NONNEGATIVE, NoneOr, Options, Real
 from . import _backend
 from ._problem import Problem
+
+# easgd's numbers and mode (gdfast._validate).
+EASGD_CONSTRAINTS = {"n_replicas": COUNT, "mode": Options("sync", "async"), "tau": COUNT, "lr": NONNEGATIVE,
+                     "alpha": NoneOr(Real(0, 1, "right")), "momentum": NoneOr(Real(0, 1, "left")),
+                     "batch_size": COUNT, "epochs": COUNT}
 
 
 def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None, momentum=None, batch_size=32,
@@ -27,15 +32,12 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     after each epoch in its history.
     """
     backend = _backend.check(backend)
-    if mode not in ("sync", "async"):
-        raise ValueError(f"mode must be 'sync' or 'async', got {mode!r}")
-    if momentum is not None and mode == "sync":
+    n_replicas, mode, tau, lr, alpha, delta, batch_size, epochs = _validate.check(
+        EASGD_CONSTRAINTS, {"n_replicas": n_replicas, "mode": mode, "tau": tau, "lr": lr, "alpha": alpha,
+                            "momentum": momentum, "batch_size": batch_size, "epochs": epochs}).values()
+    if delta is not None and mode == "sync":
         raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
-    n_replicas, tau = _count("n_replicas", n_replicas), _count("tau", tau)
-    batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
-    lr = schedules._check("lr", lr)
-    alpha = 0.9 / n_replicas if alpha is None else schedules._check("alpha", alpha, 0.0, True, 1.0)
-    delta = None if momentum is None else schedules._check("momentum", momentum, 0.0, False, 1.0, True)
+    alpha = 0.9 / n_replicas if alpha is None else alpha
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
         raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")

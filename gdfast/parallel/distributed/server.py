@@ -3,7 +3,8 @@ import threading
 
 import numpy as np
 
-from ...optim import schedules
+from ... import _validate
+from ..._validate import Integer, Real
 from ...optim.optimizers import OPTIMIZERS
 
 
@@ -29,9 +30,11 @@ class AdaptiveRevision:
     the learning rate used for previous gradient steps").
     """
 
+    _constraints = {"lr": Real(0, None, "neither"), "z0": Real(0, None, "neither")}
+
     def __init__(self, x, lr=0.01, z0=1e-8):
-        self.x, self.alpha = x, schedules._check("lr", lr, 0.0, True)
-        z0 = schedules._check("z0", z0, 0.0, True)
+        lr, z0 = _validate.check(self._constraints, {"lr": lr, "z0": z0}).values()
+        self.x, self.alpha = x, lr
         self.gbar, self.z, self.z_max = np.zeros_like(x), np.full_like(x, z0), np.full_like(x, z0)
 
     def snapshot(self):
@@ -79,8 +82,7 @@ def check_rule(rule):
 
 def shard_slices(size, n_shards):
     """n_shards contiguous slices covering range(size), as equal as can be."""
-    if not isinstance(n_shards, (int, np.integer)) or not 1 <= n_shards <= size:
-        raise ValueError(f"n_shards must be an int in [1, {size}], got {n_shards!r}")
+    n_shards = Integer(1, size).checked("n_shards", n_shards)
     bounds = np.linspace(0, size, n_shards + 1).astype(int)
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
