@@ -100,6 +100,11 @@ class Trainer:
     def history(self):
         return [] if self.model is None else self.model.history_
 
+    def __repr__(self):
+        shape = "not set up" if self.model is None else f"{self._d} features, {self._dtype}, {self._threads} threads"
+        return (f"Trainer({self.loss!r}, {self.optimizer_name!r}, batch_size={self.batch_size}, {shape}, "
+                f"epochs={len(self.history)})")
+
     # --- advancing ---------------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=5, *, validation_data=None, validation_fraction=None):
@@ -130,7 +135,7 @@ class Trainer:
         """One epoch over the chunk (X, y), continuing the model (batches of min(batch_size, len(y)));
         returns the LinearModel. Early stopping and callbacks act in :meth:`fit` only."""
         train, n = self._data(X, y)
-        self._epoch(train, n, min(self.batch_size or n, n), None, None)
+        self._epoch(train, n, min(self.batch_size or n, n), _fixed_difficulty(self.curriculum, X, y, n), None)
         return self._published()
 
     def _epoch(self, train, n, batch, scores, validation):
