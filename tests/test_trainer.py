@@ -118,3 +118,15 @@ def test_estimators_keep_their_trainer_between_partial_fits():
     restored.partial_fit(X[:30], y[:30])
     est.partial_fit(X[:30], y[:30])
     np.testing.assert_array_equal(restored.coef_, est.coef_)
+
+
+def test_an_estimators_new_parameters_reach_its_next_partial_fit():
+    pytest.importorskip("sklearn")
+    X, y = problem(True)
+    est = gd.GDClassifier(optimizer="sgd", lr=0.1, batch_size=4, random_state=2, n_threads=1)
+    est.partial_fit(X[:60], y[:60], classes=[0, 1])
+    est.set_params(lr=0.0)  # no more steps' worth of movement
+    before = est.coef_.copy()
+    est.partial_fit(X[60:], y[60:])
+    np.testing.assert_array_equal(est.coef_, before)
+    assert est.model_.optimizer_.lr == 0.0 and est.n_iter_ == 2

@@ -54,16 +54,27 @@ class _GDEstimator(BaseEstimator):
         """A new model: max_iter epochs (fewer with early stopping) of a new Trainer."""
         early = bool(self.early_stopping)
         self._gd_trainer = self._trainer(loss, classes, early=early, batch_size=len(y))
+        self._gd_trainer_settings = self._settings()
         model = self._gd_trainer.fit(X, y, self.max_iter,
                                      validation_fraction=self.validation_fraction if early else None)
         return self._fitted(model)
 
     def _partial_fit(self, X, y, loss, classes=None):
-        """One epoch over (X, y), continuing the model (the Trainer is kept between calls)."""
-        trainer = getattr(self, "_gd_trainer", None)
-        if trainer is None:  # the first call, or a model read from a checkpoint or a pickle
+        """One epoch over (X, y), continuing the model. The Trainer is kept between calls while the parameters
+        stay as they are; after the first call, a model read from a checkpoint or a pickle, or a change of
+        parameters (set_params), a new one continues the model with the parameters as they are now."""
+        trainer, settings = getattr(self, "_gd_trainer", None), self._settings()
+        if trainer is None or settings != self._gd_trainer_settings:
             trainer = self._gd_trainer = self._trainer(loss, classes, init=getattr(self, "model_", None))
+            self._gd_trainer_settings = settings
         return self._fitted(trainer.partial_fit(X, y))
+
+    def _settings(self):
+        """The parameters as they stand, in the order of __init__ (the names are read once per class)."""
+        names = type(self).__dict__.get("_param_names")
+        if names is None:
+            names = type(self)._param_names = type(self)._get_param_names()
+        return [getattr(self, name) for name in names]
 
     def _fitted(self, model):
         self.model_ = model
@@ -75,6 +86,7 @@ class _GDEstimator(BaseEstimator):
         """Pickling: the model (which keeps what continuing it needs), not the trainer's C buffers."""
         state = super().__getstate__()
         state.pop("_gd_trainer", None)
+        state.pop("_gd_trainer_settings", None)
         return state
 
     # --- serialization: its checkpoint (gdfast.checkpoint); pickling is scikit-learn's -------------------------
