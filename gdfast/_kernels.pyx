@@ -65,51 +65,21 @@ cdef class Hyperparameters:
     not held here: every entry point takes it as its own argument, since it changes each call.
     """
     cdef gd_hyper h
+    cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product  # what h holds, for Python
 
     def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
                   double mu=0.0, double mu_next=0.0, double mu_product=0.0):
+        self.lr, self.gamma, self.beta1, self.beta2, self.eps = lr, gamma, beta1, beta2, eps
+        self.mu, self.mu_next, self.mu_product = mu, mu_next, mu_product
         self.h.lr, self.h.gamma, self.h.beta1, self.h.beta2, self.h.eps = lr, gamma, beta1, beta2, eps
         self.h.mu, self.h.mu_next, self.h.mu_product = mu, mu_next, mu_product
         self.h.t = 0  # unused: _at_step sets the call's own
 
-    @property
-    def lr(self):
-        return self.h.lr
-
-    @property
-    def gamma(self):
-        return self.h.gamma
-
-    @property
-    def beta1(self):
-        return self.h.beta1
-
-    @property
-    def beta2(self):
-        return self.h.beta2
-
-    @property
-    def eps(self):
-        return self.h.eps
-
-    @property
-    def mu(self):
-        return self.h.mu
-
-    @property
-    def mu_next(self):
-        return self.h.mu_next
-
-    @property
-    def mu_product(self):
-        return self.h.mu_product
-
     def __repr__(self):
-        fields = [("lr", self.h.lr), ("gamma", self.h.gamma), ("beta1", self.h.beta1), ("beta2", self.h.beta2),
-                  ("eps", self.h.eps)]
-        if self.h.mu or self.h.mu_next or self.h.mu_product:  # Nadam's schedule, shown only where it is used
-            fields += [("mu", self.h.mu), ("mu_next", self.h.mu_next), ("mu_product", self.h.mu_product)]
-        return "Hyperparameters(" + ", ".join(f"{name}={value!r}" for name, value in fields) + ")"
+        names = ["lr", "gamma", "beta1", "beta2", "eps"]
+        if self.mu or self.mu_next or self.mu_product:  # Nadam's schedule, shown only where it is used
+            names += ["mu", "mu_next", "mu_product"]
+        return "Hyperparameters(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in names) + ")"
 
 
 cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
