@@ -130,3 +130,22 @@ def test_an_estimators_new_parameters_reach_its_next_partial_fit():
     est.partial_fit(X[60:], y[60:])
     np.testing.assert_array_equal(est.coef_, before)
     assert est.model_.optimizer_.lr == 0.0 and est.n_iter_ == 2
+
+
+def test_an_estimators_later_chunks_are_still_checked():
+    """A later partial_fit skips scikit-learn's validation of a chunk the Trainer takes as it is; the Trainer's
+    and the width check still refuse what scikit-learn would."""
+    pytest.importorskip("sklearn")
+    X, y = problem(True)
+    est = gd.GDClassifier(n_threads=1).partial_fit(X[:60], y[:60], classes=[0, 1])
+    bad_values = X[60:].copy()
+    bad_values.data[0] = np.nan
+    for X_bad, y_bad, error, match in [
+        (X[60:, :-1], y[60:], ValueError, "X has 14 features, but GDClassifier is expecting 15 features"),
+        (bad_values, y[60:], ValueError, "NaN"),
+        (X[60:], y[61:], ValueError, "one target per example"),
+        (X[60:], y[60:] + 0.5, ValueError, "not among"),
+    ]:
+        with pytest.raises(error, match=match):
+            est.partial_fit(X_bad, y_bad)
+    assert est.n_iter_ == 1
