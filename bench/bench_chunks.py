@@ -10,8 +10,11 @@ one example, one thread, shuffled. Rates are rows per second of wall time, best 
   checked, shuffled and trained on;
 * fit(init=model): the same chunks through ``gd.fit(..., epochs=1, init=model)``, which builds a new Trainer per
   chunk (the path GDClassifier.partial_fit took before the Trainer);
-* GDClassifier.partial_fit: the estimator (scikit-learn's input validation included), when scikit-learn is
-  installed.
+* GDClassifier.partial_fit: the estimator (alpha=0 as above; its first chunk validated by scikit-learn, the
+  later ones by the Trainer), when scikit-learn is installed;
+* with an L2 penalty (alpha=1e-4): SGD on CSR rows scales W as a whole and folds the scale back into W at the
+  end of each pass (O(n_features), as scikit-learn's SGD does at the end of each partial_fit), in memory and on
+  256-row chunks.
 
 Printed and written to bench/results/chunks.md (printed only with --quick).
 
@@ -40,14 +43,14 @@ def chunked(X, y, rows):
     return [(X[i:i + rows], y[i:i + rows]) for i in range(0, X.shape[0], rows)]
 
 
-def in_memory(X, y):
-    trainer = gd.Trainer("logistic", "sgd", **OPTIONS)
+def in_memory(X, y, **options):
+    trainer = gd.Trainer("logistic", "sgd", **OPTIONS, **options)
     trainer.fit(X, y, 1)  # set up (and a first epoch) outside the timing
     return lambda: trainer.fit(X, y, 1)
 
 
-def trainer_chunks(chunks):
-    trainer = gd.Trainer("logistic", "sgd", classes=[0, 1], **OPTIONS)
+def trainer_chunks(chunks, **options):
+    trainer = gd.Trainer("logistic", "sgd", classes=[0, 1], **OPTIONS, **options)
     trainer.partial_fit(*chunks[0])
 
     def run():
@@ -67,7 +70,7 @@ def refit_chunks(chunks):
 
 
 def estimator_chunks(chunks):
-    clf = gd.GDClassifier(optimizer="sgd", lr=OPTIONS["lr"], batch_size=1, n_threads=1, random_state=0)
+    clf = gd.GDClassifier(optimizer="sgd", lr=OPTIONS["lr"], alpha=0.0, batch_size=1, n_threads=1, random_state=0)
     clf.partial_fit(*chunks[0], classes=[0, 1])
 
     def run():
@@ -101,6 +104,8 @@ def main():
         runs[f"fit(init=model), {rows} rows"] = refit_chunks(chunks)
         if sklearn is not None:
             runs[f"GDClassifier.partial_fit, {rows} rows"] = estimator_chunks(chunks)
+    runs["in memory, L2 alpha=1e-4"] = in_memory(X, y, alpha=1e-4)
+    runs["Trainer.partial_fit, 256 rows, L2 alpha=1e-4"] = trainer_chunks(chunked(X, y, 256), alpha=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seconds = best_seconds(runs)
