@@ -3,6 +3,8 @@ functions included), no function longer than 60 lines in gdfast/ or csrc/, the o
 new modules themselves, and a checkout without the built extension says so on import."""
 import ast
 import importlib
+import inspect
+import json
 import os
 import pathlib
 import re
@@ -162,3 +164,17 @@ def test_importing_a_checkout_without_the_extension_says_what_is_wrong(tmp_path)
     assert run.returncode != 0
     assert "gdfast's C extension gdfast._kernels is not built" in run.stderr, run.stderr
     assert "pip install -e ." in run.stderr and "circular import" not in run.stderr
+
+
+def test_every_public_class_and_function_says_what_it_does():
+    with open(ROOT / "tests" / "golden" / "public_api.json") as f:
+        api = json.load(f)
+    api["gdfast"]["Trainer"] = None
+    missing = []
+    for module_name, names in api.items():
+        module = importlib.import_module("gdfast" if module_name == "gdfast" else f"gdfast.{module_name}")
+        for name in names:
+            obj = getattr(module, name)
+            if (inspect.isclass(obj) or callable(obj) and not inspect.ismodule(obj)) and not (obj.__doc__ or "").strip():
+                missing.append(f"{module_name}.{name}")
+    assert not missing, f"no docstring: {missing}"

@@ -23,6 +23,7 @@ CLASSIFICATION = ("logistic", "hinge", "softmax")
 
 
 def loss_name(loss):
+    """The loss's name, checked: one of LOSSES (a ValueError lists them)."""
     if loss not in _kernels.LOSSES:
         raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
     return loss
@@ -86,6 +87,7 @@ def targets(loss, y, n_rows, dtype, classes=None, name="y"):
 
 
 def data(X, y_encoded, n_rows, n_features):
+    """Checked examples as the C loop reads them (a LinearData): X from :func:`features`, y from :func:`targets`."""
     return _kernels.LinearData(X, y_encoded, n_rows, n_features)
 
 

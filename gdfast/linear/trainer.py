@@ -68,8 +68,9 @@ class Trainer:
     not a new setup. The parameters, the optimizer and the C model (per-thread scratch buffers, noise
     generators) are made when the first data arrives, which fixes the number of features, the dtype, dense or
     CSR and (for Hogwild!) the hot features; every later chunk must match them.
-    """ + _DOC_OPTIONS + """
+
     Attributes: ``model`` (the LinearModel being trained, its arrays live), ``history`` (one dict per epoch).
+    The options (all but ``epochs`` and the validation data, which are fit's):
     """
 
     def __init__(self, loss, optimizer="sgd", *, batch_size=None, alpha=0.0, fit_intercept=True,
@@ -274,13 +275,18 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
     """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
 
     X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
-    (numbers, or class labels). epochs: passes over the examples.""" + _DOC_OPTIONS
+    (numbers, or class labels). epochs: passes over the examples. The options:
+    """
     trainer = Trainer(loss, optimizer, batch_size=batch_size, alpha=alpha, fit_intercept=fit_intercept,
                       intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
                       early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
                       callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
                       **hyperparameters)
     return trainer.fit(X, y, epochs, validation_data=validation_data, validation_fraction=validation_fraction)
+
+
+Trainer.__doc__ += _DOC_OPTIONS  # one text of the options for both (a docstring must be a literal)
+fit.__doc__ += _DOC_OPTIONS
 
 
 def _classes(classes):

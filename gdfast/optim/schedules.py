@@ -17,6 +17,10 @@ _UNIT = Options("epoch", "step")
 
 
 class Schedule:
+    """A learning-rate schedule: ``rate(eta0, k)`` at counter k (the epoch, or the step where ``unit`` is "step"),
+    ``rates`` for a whole epoch's steps, and ``observe`` of each epoch's objective. The base of the schedules
+    below; a subclass defines ``rate``."""
+
     unit = "epoch"
     _constraints = {}  # {argument name: constraint} of the constructor's arguments (gdfast._validate)
 
