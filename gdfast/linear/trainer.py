@@ -282,7 +282,9 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
                       early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
                       callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
                       **hyperparameters)
-    return trainer.fit(X, y, epochs, validation_data=validation_data, validation_fraction=validation_fraction)
+    model = trainer.fit(X, y, epochs, validation_data=validation_data, validation_fraction=validation_fraction)
+    model._resume = trainer.resume_state()  # the model keeps what continuing needs, not the scratch buffers
+    return model
 
 
 Trainer.__doc__ += _DOC_OPTIONS  # one text of the options for both (a docstring must be a literal)
