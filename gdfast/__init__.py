@@ -45,9 +45,9 @@ __version__ = "0.1.0"
 
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
-           "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum", "EarlyStopping",
-           "GradientNoise", "losses", "schedules", "hogwild", "distributed",
-           "datasets", "save", "load"]  # GDClassifier, GDRegressor: on first use
+           "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum",
+           "EarlyStopping", "GradientNoise", "losses", "schedules", "hogwild", "distributed", "datasets", "save",
+           "load"]  # GDClassifier, GDRegressor: on first use
 
 
 def __getattr__(name):

@@ -142,7 +142,8 @@ def test_c_functions_are_short():
 
 def test_c_function_lengths_are_measured():
     text = "static int f(int a)\n{\n" + "    a++;\n" * 70 + "}\nint g(void) { return 0; }\n"
-    assert [(n, lines) for _, n, lines in c_function_lengths(text)] == [("f", 72), ("g", 1)]  # the body, braces included
+    # the body, braces included
+    assert [(n, lines) for _, n, lines in c_function_lengths(text)] == [("f", 72), ("g", 1)]
 
 
 @pytest.mark.parametrize("old, new", [("kernels", "optim.kernels"), ("reference", "optim.reference"),
@@ -175,6 +176,7 @@ def test_every_public_class_and_function_says_what_it_does():
         module = importlib.import_module("gdfast" if module_name == "gdfast" else f"gdfast.{module_name}")
         for name in names:
             obj = getattr(module, name)
-            if (inspect.isclass(obj) or callable(obj) and not inspect.ismodule(obj)) and not (obj.__doc__ or "").strip():
+            documented = bool((obj.__doc__ or "").strip())
+            if (inspect.isclass(obj) or callable(obj) and not inspect.ismodule(obj)) and not documented:
                 missing.append(f"{module_name}.{name}")
     assert not missing, f"no docstring: {missing}"

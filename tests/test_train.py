@@ -328,3 +328,27 @@ def test_hogwild_hot_feature_replicas():
     loss = {k: gd.losses.loss_gradient("logistic", X, y, np.ascontiguousarray(m.coef_.T), m.intercept_)[0].mean()
             for k, m in fits.items()}
     assert loss[2] == pytest.approx(loss[1], rel=0.02)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("alpha", [1e-4, 1e-6])
+def test_schedule_optimal_by_name_is_scikit_learns_for_the_fits_alpha(alpha, sparse):
+    """schedule="optimal" is Optimal(the fit's alpha), so plain SGD with shuffle=False on one thread follows
+    scikit-learn's SGDClassifier(learning_rate="optimal") (it used to be Optimal(1e-4) whatever the alpha)."""
+    SGDClassifier = pytest.importorskip("sklearn.linear_model").SGDClassifier
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20))
+    X[rng.random(X.shape) < 0.6] = 0
+    y = (X @ rng.standard_normal(20) + 0.3 * rng.standard_normal(300) > 0).astype(int)
+    X = sp.csr_matrix(X) if sparse else X
+    model = gd.fit("logistic", X, y, "sgd", alpha=alpha, schedule="optimal", batch_size=1, shuffle=False,
+                   n_threads=1, epochs=4, progress=False)
+    peer = SGDClassifier(loss="log_loss", alpha=alpha, learning_rate="optimal", shuffle=False, max_iter=4,
+                         tol=None).fit(X, y)
+    np.testing.assert_allclose(model.coef_, peer.coef_, rtol=0, atol=1e-8 * np.abs(peer.coef_).max())
+    np.testing.assert_allclose(model.intercept_, peer.intercept_, rtol=1e-7)
+
+
+def test_schedule_optimal_needs_a_penalty():
+    with pytest.raises(ValueError, match=r"schedule='optimal' needs an L2 penalty alpha > 0"):
+        gd.fit("logistic", np.ones((4, 2)), [0, 1, 0, 1], "sgd", schedule="optimal", progress=False)

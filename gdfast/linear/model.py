@@ -120,5 +120,6 @@ def _decode_resume(meta, arrays, prefix):
             "streams": [np.array(arrays[f"{prefix}stream.{i}"]) for i in range(meta["n_streams"])],
             "best": None if best is None else
             (best[0], np.array(arrays[f"{prefix}best.W"]), np.array(arrays[f"{prefix}best.b"]), best[1]),
-            "last": (np.array(arrays[f"{prefix}last.W"]), np.array(arrays[f"{prefix}last.b"])) if meta["last"] else None}
+            "last": (np.array(arrays[f"{prefix}last.W"]), np.array(arrays[f"{prefix}last.b"]))
+            if meta["last"] else None}
 

@@ -36,7 +36,8 @@ _DOC_OPTIONS = """
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
     of b. Each step minimises the mean loss of its batch plus alpha/2 ||W||^2 (on CSR data the penalty's
     gradient is applied to the features a batch touches, the lazy convention of sparse SGD).
-    schedule: a gdfast.schedules.Schedule or its name; it scales the optimizer's lr per step or per epoch.
+    schedule: a gdfast.schedules.Schedule or its name; it scales the optimizer's lr per step or per epoch ("optimal"
+    is scikit-learn's rate for this fit's alpha, which must then be > 0).
     shuffle: a new order of the examples every epoch (seeded by random_state).
     curriculum: a Curriculum, which orders the examples by difficulty instead (shuffle is then unused).
     early_stopping: an EarlyStopping; validation_data=(X_val, y_val), or validation_fraction of the examples
@@ -94,7 +95,7 @@ class Trainer:
         self.classes = classes if classes is not None or init is None else init.classes_
         self.hyperparameters = hyperparameters
         self.rng = np.random.default_rng(random_state)
-        self.schedule = schedules.schedule(schedule)
+        self.schedule = _schedule(schedule, alpha)
         self.model = None  # made with the C model, at the first data (_setup)
 
     @property
@@ -289,6 +290,16 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
 
 Trainer.__doc__ += _DOC_OPTIONS  # one text of the options for both (a docstring must be a literal)
 fit.__doc__ += _DOC_OPTIONS
+
+
+def _schedule(spec, alpha):
+    """The schedule of a fit: by name "optimal" it is scikit-learn's rate for the fit's own L2 penalty alpha."""
+    if isinstance(spec, str) and spec == "optimal":
+        if not alpha > 0:
+            raise ValueError("schedule='optimal' needs an L2 penalty alpha > 0: its rate is 1 / (alpha (t_0 + t - 1)); "
+                             f"got alpha={alpha}")
+        return schedules.Optimal(alpha)
+    return schedules.schedule(spec)
 
 
 def _classes(classes):
