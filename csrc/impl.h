@@ -136,7 +136,7 @@ GD_INLINE REAL SFX(gd_bias_at)(const double *table, int64_t n, int64_t s)
         }                                                                                                   \
     }
 
-/* No catch-up: the exact mode is refused for this kernel before any call (gdfast/_registry.py). */
+/* No catch-up: the exact mode is refused for this kernel before any call (gdfast/optim/_registry.py). */
 #define GD_CATCH_UP_no(name, n_slots)                                                                       \
     static void SFX(gd_catch_up_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi,     \
                                         int64_t from, int64_t to, const CTX *x, SKIP *cache)                \

@@ -4,8 +4,8 @@
  * SQRT and FABS defined. Each rule is one function gd_<rule>(theta, g, slots..., c) updating one parameter
  * element theta in place from its gradient g. Equations are those of Ruder, "An overview of gradient descent
  * optimization algorithms" (arXiv:1609.04747, section 4), with eta = lr and t counting from 1; each line
- * names the symbol it computes. gdfast/reference.py states the same equations in NumPy; tests hold the two
- * together. The order of operations follows the survey's formulas, except that the bias corrections
+ * names the symbol it computes. gdfast/optim/reference.py states the same equations in NumPy; tests hold the
+ * two together. The order of operations follows the survey's formulas, except that the bias corrections
  * 1/(1 - beta^t) are computed once per step (gd_prepare) and multiplied in. */
 
 /* Per-step scalars in the parameter's precision, computed once per call from gd_hyper. */
@@ -188,10 +188,10 @@ GD_INLINE void SFX(gd_amsgrad)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, c
 }
 
 /* ---- The frameworks' forms (variants.def) ---------------------------------------------------------------------
- * Each reproduces one framework's update (gdfast/_registry.py names the conventions using it and the source file
- * it was checked against; gdfast/reference.py states it in NumPy). Moments are updated as the survey writes them
- * (beta m + (1 - beta) g); the frameworks' own forms of that line (torch's lerp, Keras' m + (g - m)(1 - beta))
- * differ from it by rounding only. */
+ * Each reproduces one framework's update (gdfast/optim/_registry.py names the conventions using it and the
+ * source file it was checked against; gdfast/optim/reference.py states it in NumPy). Moments are updated as the
+ * survey writes them (beta m + (1 - beta) g); the frameworks' own forms of that line (torch's lerp, Keras'
+ * m + (g - m)(1 - beta)) differ from it by rounding only. */
 
 /* Momentum, lr outside the buffer (torch SGD(momentum), optax sgd(momentum) = trace then -lr):
  * v_t = gamma v_{t-1} + g;  theta = theta - eta v_t */

@@ -1,6 +1,6 @@
 """convention="torch" | "keras" | "optax": every rule x convention against the frameworks themselves (golden
 trajectories in tests/golden/conventions.npz, made by tests/golden/make_conventions.py on torch, Keras and optax;
-and live, for each framework importable here), against gdfast/reference.py (dense, lazy sparse, exact sparse),
+and live, for each framework importable here), against gdfast/optim/reference.py (dense, lazy sparse, exact sparse),
 and the convention's life in an optimizer (defaults, state_dict, pickling, errors)."""
 import importlib.util
 import json
@@ -99,7 +99,7 @@ if LIVE:  # collected only where a framework is installed (torch for the bench e
                                    run(rule, hyper, theta0, grads, np.float32), rtol=1e-5, atol=1e-6)
 
 
-# ---- against gdfast/reference.py -------------------------------------------------------------------------------
+# ---- against gdfast/optim/reference.py -------------------------------------------------------------------------------
 
 def _reference_run(rule, convention, theta0, grads, hyper, lr_half_at=None):
     theta = np.asarray(theta0, np.float64)

@@ -1,4 +1,4 @@
-"""Every rule x dtype, through the optimizer class and the functional kernels, against gdfast/reference.py."""
+"""Every rule x dtype, through the optimizer class and the functional kernels, against gdfast/optim/reference.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st

@@ -14,7 +14,7 @@ Adam(amsgrad), optax's sgd(momentum, nesterov), nadam and amsgrad). Where a fram
 survey writes it, its form runs the survey's kernel with the framework's defaults (``Form.kernel`` says which),
 so asking for it is never an error. Where a framework has no default (optax's learning rates; torch's and Keras'
 momentum, 0 there, which is plain SGD), gdfast keeps the survey's. Each form names the source file it was
-checked against (``Form.source``); gdfast/reference.py states each in NumPy, tests/test_conventions.py holds
+checked against (``Form.source``); gdfast/optim/reference.py states each in NumPy, tests/test_conventions.py holds
 gdfast to the frameworks (live where installed, and golden trajectories they produced).
 """
 from dataclasses import dataclass

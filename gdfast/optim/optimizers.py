@@ -172,7 +172,7 @@ class Optimizer:
         return grads
 
     def _advance(self, steps):
-        """Count steps taken on this optimizer's arrays by an outside C loop (gdfast.train's epochs)."""
+        """Count steps taken on this optimizer's arrays by an outside C loop (the Trainer's epochs)."""
         self._t += steps
 
     def flush(self):

@@ -1,6 +1,6 @@
 """Hogwild! (Niu, Recht, Ré, Wright, 2011): lock-free SGD on threads sharing the parameters.
 
-Linear models: ``gd.fit(..., n_threads=k)`` (gdfast.train). Here: matrix factorization as in the paper's
+Linear models: ``gd.fit(..., n_threads=k)`` (gdfast.linear.trainer). Here: matrix factorization as in the paper's
 Netflix experiment, ``factorize(M, rank)``: M ≈ L Rᵀ fitted on the observed entries of a sparse rating matrix,
 each observed entry one step of an update rule on one row of L and one row of R, the threads updating the
 shared factors without locks.
