@@ -69,6 +69,12 @@ def load(path):
         raise ValueError(f"{path} is an incomplete gdfast checkpoint: {e} is missing") from None
 
 
+def writeable(a):
+    """An array of an encoding as a decoded object may update in place: itself, or a copy where it is read-only
+    (a read-only memory map, say)."""
+    return a if a.flags.writeable else a.copy()
+
+
 def decoded(cls, meta, arrays):
     """The object of an encoding: what the encoded classes' pickling (``__reduce__``) calls."""
     return cls._decode(meta, arrays)

@@ -40,8 +40,8 @@ class LinearModel:
         if self.classes_ is not None:
             arrays[f"{prefix}classes"] = self.classes_
         if self.optimizer_ is not None:
-            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.")
-            arrays.update({k: v for k, v in opt_arrays.items() if ".param." not in k})  # W and b: stored above
+            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.", params=False)  # W, b above
+            arrays.update(opt_arrays)
         resume = self._resume
         if resume is not None:
             meta["resume"], resume_arrays = _encode_resume(resume, prefix)
@@ -50,7 +50,7 @@ class LinearModel:
 
     @classmethod
     def _decode(cls, meta, arrays, prefix=""):
-        W, b = (a if a.flags.writeable else a.copy() for a in (arrays[f"{prefix}W"], arrays[f"{prefix}b"]))
+        W, b = checkpoint.writeable(arrays[f"{prefix}W"]), checkpoint.writeable(arrays[f"{prefix}b"])
         opt = None
         if meta["optimizer"] is not None:
             opt = Optimizer._decode(meta["optimizer"], arrays, prefix + "opt.", [W, b])
@@ -99,7 +99,6 @@ class LinearModel:
         return f"LinearModel(loss={self.loss!r}, n_features={self._W.shape[0]}, epochs={len(self.history_)})"
 
 
-
 def _encode_resume(resume, prefix):
     """(meta, arrays) of a Trainer's resume_state: the random streams, the schedule's state, the early-stopping
     record (value, W, b, epoch) and where training stood when the model took its best epoch's parameters."""
@@ -122,4 +121,3 @@ def _decode_resume(meta, arrays, prefix):
             (best[0], np.array(arrays[f"{prefix}best.W"]), np.array(arrays[f"{prefix}best.b"]), best[1]),
             "last": (np.array(arrays[f"{prefix}last.W"]), np.array(arrays[f"{prefix}last.b"]))
             if meta["last"] else None}
-

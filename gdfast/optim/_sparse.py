@@ -1,5 +1,4 @@
-"""An optimizer's sparse steps (the lazy mode, and the exact mode's
-step counters per block of coordinates).
+"""An optimizer's sparse steps: the lazy mode, and the exact mode's step counters per block of coordinates.
 
 Exact mode bookkeeping, per parameter i: while i is *stale* (it has had a sparse step since it was last fully up
 to date), the coordinates of block b (``_kernels.EXACT_BLOCK`` consecutive coordinates) have seen every step up
@@ -13,7 +12,6 @@ from .. import _kernels
 
 _EMPTY = np.zeros(0)
 LAZY = _kernels.SparseState(None, 0, _EMPTY, _EMPTY)
-
 
 
 class SparseSteps:

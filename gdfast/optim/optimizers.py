@@ -201,15 +201,17 @@ class Optimizer:
 
     _checkpoint_kind = "optimizer"
 
-    def _encode(self, prefix=""):
-        """(meta, arrays): JSON-able numbers and strings, and the arrays under ``prefix``: ``param.<i>``, the
-        slots ``<slot>.<i>`` and the exact sparse mode's counters as they stand (nothing is flushed)."""
+    def _encode(self, prefix="", params=True):
+        """(meta, arrays): JSON-able numbers and strings, and the arrays under ``prefix``: ``param.<i>`` (unless
+        ``params`` is false: an object that holds the parameters stores them itself), the slots ``<slot>.<i>``
+        and the exact sparse mode's counters as they stand (nothing is flushed)."""
         sparse_meta, arrays = self._sparse.encode(prefix)
         meta = {"rule": self.rule.name, "t": self._t, "hyperparameters": dict(self._hyper),
                 "check_finite": self.check_finite, "n_params": len(self._params), "convention": self.convention,
                 "mu_product": self._mu_product, **sparse_meta}
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
-            arrays[f"{prefix}param.{i}"] = p
+            if params:
+                arrays[f"{prefix}param.{i}"] = p
             arrays.update({f"{prefix}{name}.{i}": buf for name, buf in zip(self.rule.slots, slots)})
         return meta, arrays
 
@@ -220,8 +222,7 @@ class Optimizer:
         if meta["rule"] not in OPTIMIZERS:
             raise ValueError(f"unknown rule {meta['rule']!r}")
         if params is None:
-            params = [arrays[f"{prefix}param.{i}"] for i in range(meta["n_params"])]
-            params = [p if p.flags.writeable else p.copy() for p in params]
+            params = [checkpoint.writeable(arrays[f"{prefix}param.{i}"]) for i in range(meta["n_params"])]
         opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
                                        convention=meta.get("convention", "survey"), **meta["hyperparameters"])
         for i, slots in enumerate(opt._state):
@@ -288,7 +289,6 @@ class Optimizer:
         """Pickling: the encoding (the parameters as they are, so pickle keeps them shared with whatever else
         holds them; parameters that come back read-only, from a read-only memory map, are copied)."""
         return checkpoint.decoded, (type(self),) + self._encode()
-
 
 
 # The numbers of a state dict: the step count (0: no step yet), the hyperparameters and Nadam's running product

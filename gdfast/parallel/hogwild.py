@@ -51,20 +51,19 @@ class Factorization:
         meta, arrays = {"history": self.history_, "optimizer": None}, {f"{prefix}L": self.user_factors,
                                                                         f"{prefix}R": self.item_factors}
         if self.optimizer_ is not None:
-            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.")
-            arrays.update({k: v for k, v in opt_arrays.items() if ".param." not in k})  # L and R: stored above
+            meta["optimizer"], opt_arrays = self.optimizer_._encode(prefix + "opt.", params=False)  # L, R above
+            arrays.update(opt_arrays)
         return meta, arrays
 
     @classmethod
     def _decode(cls, meta, arrays, prefix=""):
-        L, R = (a if a.flags.writeable else a.copy() for a in (arrays[f"{prefix}L"], arrays[f"{prefix}R"]))
+        L, R = checkpoint.writeable(arrays[f"{prefix}L"]), checkpoint.writeable(arrays[f"{prefix}R"])
         opt = None if meta["optimizer"] is None else Optimizer._decode(meta["optimizer"], arrays, prefix + "opt.",
                                                                        [L, R])
         return cls(L, R, meta["history"], opt)
 
     def __reduce__(self):
         return checkpoint.decoded, (type(self),) + self._encode()
-
 
 
 def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, test=None, schedule=None,
