@@ -5,6 +5,8 @@ scikit-learn does (to float64, or kept float32; dense or CSR), ``max_iter`` coun
 defaults to ``alpha=1e-4``. A two-class GDClassifier uses its ``loss`` ("logistic" or "hinge"); with more
 classes the logistic loss becomes the multinomial one ("softmax").
 """
+import functools
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -70,11 +72,14 @@ class _GDEstimator(BaseEstimator):
         return self._fitted(trainer.partial_fit(X, y))
 
     def _settings(self):
-        """The parameters as they stand, in the order of __init__ (the names are read once per class)."""
-        names = type(self).__dict__.get("_param_names")
-        if names is None:
-            names = type(self)._param_names = type(self)._get_param_names()
-        return [getattr(self, name) for name in names]
+        """The parameters as they stand, in the order of __init__."""
+        return [getattr(self, name) for name in self._param_names()]
+
+    @classmethod
+    @functools.cache
+    def _param_names(cls):
+        """The names of the parameters, read once per class (scikit-learn reads the signature at every call)."""
+        return cls._get_param_names()
 
     def _fitted(self, model):
         self.model_ = model

@@ -156,12 +156,17 @@ class Trainer:
         total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
-        W = self._hot.user_order(self._W) if self._hot else self._W
-        entry = {"epoch": epoch + 1, "train_loss": total / n,
-                 "val_loss": losses.mean_loss(self.loss, validation, W, self._b) if validation else None,
+        entry = {"epoch": epoch + 1, "train_loss": total / n, "val_loss": self._loss_on(validation),
                  "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
         history.append(entry)
         return entry
+
+    def _loss_on(self, validation):
+        """The mean loss on validation examples (None without), at W in the user's feature order."""
+        if validation is None:
+            return None
+        W = self._hot.user_order(self._W) if self._hot is not None else self._W
+        return losses.mean_loss(self.loss, validation, W, self._b)
 
     def _should_stop(self, entry, validated):
         """After an epoch of fit: a non-finite loss, early stopping or a callback ends training."""
@@ -202,8 +207,9 @@ class Trainer:
             self._setup(arrays, n, d, dtype, K, classes)
         else:
             if d != self._d or dtype != self._dtype or isinstance(arrays, np.ndarray) != self._dense:
-                raise ValueError(f"X has {d} features, dtype {dtype} and is {_layout(arrays)}; this trainer was "
-                                 f"set up for {self._d} features, dtype {self._dtype} and {_layout(self._dense)} data")
+                raise ValueError(f"X has {d} features, dtype {dtype} and is {_layout(isinstance(arrays, np.ndarray))}; "
+                                 f"this trainer was set up for {self._d} features, dtype {self._dtype} and "
+                                 f"{_layout(self._dense)} data")
             y_enc, _, _ = losses.targets(self.loss, y, n, dtype, self.model.classes_)
         if self._hot is not None:
             return self._hot.renumbered(arrays, y_enc, n, d), n
@@ -306,15 +312,13 @@ def _classes(classes):
     return None if classes is None else np.asarray(classes)
 
 
-def _layout(dense_or_arrays):
-    dense = dense_or_arrays if isinstance(dense_or_arrays, bool) else isinstance(dense_or_arrays, np.ndarray)
+def _layout(dense):
     return "dense" if dense else "sparse (CSR)"
 
 
 def _continued(init, loss, optimizer, d, K, dtype, hyperparameters):
-    """(W, b, optimizer, history, eta0) of a model to train on, checked against what this fit asks for."""
-    if not isinstance(init, LinearModel):
-        raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
+    """(W, b, optimizer, history, eta0) of a model to train on (a LinearModel: the Trainer checked), checked
+    against what this fit asks for."""
     opt = init.optimizer_
     if init.loss != loss or opt.rule.name != optimizer or init._W.shape != (d, K) or init._W.dtype != dtype:
         raise ValueError(f"init was fit with loss {init.loss!r}, optimizer {opt.rule.name!r}, {init._W.shape[0]} "
