@@ -56,24 +56,20 @@ def overlapping_pair(list arrays):
 
 @cython.auto_pickle(False)  # nothing ships one: a pickled optimizer rebuilds it from its hyperparameters
 cdef class Hyperparameters:
-    """The hyperparameters of a kernel call as the kernels read them: one gd_hyper (csrc/common.h), built once
-    from the rule's values (gdfast._registry.kernel_arguments) so that a call copies a struct instead of parsing
-    nine numbers. Read-only: an optimizer builds a new one when a hyperparameter changes.
+    """The hyperparameters of a kernel call, the fields of gd_hyper (csrc/common.h) but the step number, built once
+    from the rule's values (gdfast.optim._registry.kernel_arguments) so that a call fills a struct instead of
+    parsing nine numbers. Read-only: an optimizer builds a new one when a hyperparameter changes.
 
     lr, gamma, beta1, beta2, eps: the rule's (0 where the rule has none). mu, mu_next, mu_product: Nadam's
     momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel. The step number t is
     not held here: every entry point takes it as its own argument, since it changes each call.
     """
-    cdef gd_hyper h
-    cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product  # what h holds, for Python
+    cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product
 
     def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
                   double mu=0.0, double mu_next=0.0, double mu_product=0.0):
         self.lr, self.gamma, self.beta1, self.beta2, self.eps = lr, gamma, beta1, beta2, eps
         self.mu, self.mu_next, self.mu_product = mu, mu_next, mu_product
-        self.h.lr, self.h.gamma, self.h.beta1, self.h.beta2, self.h.eps = lr, gamma, beta1, beta2, eps
-        self.h.mu, self.h.mu_next, self.h.mu_product = mu, mu_next, mu_product
-        self.h.t = 0  # unused: _at_step sets the call's own
 
     def __repr__(self):
         names = ["lr", "gamma", "beta1", "beta2", "eps"]
@@ -83,9 +79,10 @@ cdef class Hyperparameters:
 
 
 cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
-    """hyper's struct with the step number t, a copy on the caller's stack (the object stays as built)."""
-    cdef gd_hyper h = hyper.h
-    h.t = t
+    """The struct of hyper's values and the step number t, on the caller's stack (the object stays as built)."""
+    cdef gd_hyper h
+    h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, t
+    h.mu, h.mu_next, h.mu_product = hyper.mu, hyper.mu_next, hyper.mu_product
     return h
 
 
