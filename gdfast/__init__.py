@@ -36,10 +36,14 @@ from .parallel import distributed, hogwild
 from .viz import functions
 
 # The modules of gdfast's first, flat layout, at their old import paths (``import gdfast.schedules``,
-# ``from gdfast.functions import SURFACES``): each is the one module of the new layout, not a copy.
-for _module in (kernels, reference, schedules, losses, hogwild, distributed, functions):
-    sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}"] = _module
-del _module
+# ``from gdfast.minimize import minimize``): each is the one module of the new layout, not a copy. (The
+# estimators, which need scikit-learn, are at gdfast.linear.estimators and gd.GDClassifier.)
+for _old, _new in {"kernels": "optim.kernels", "reference": "optim.reference", "schedules": "optim.schedules",
+                   "minimize": "optim.minimize", "losses": "linear.losses", "train": "linear.trainer",
+                   "hogwild": "parallel.hogwild", "distributed": "parallel.distributed",
+                   "functions": "viz.functions"}.items():
+    sys.modules[f"{__name__}.{_old}"] = sys.modules[f"{__name__}.{_new}"]
+del _old, _new
 
 __version__ = "0.1.0"
 

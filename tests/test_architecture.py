@@ -149,7 +149,8 @@ def test_c_function_lengths_are_measured():
 @pytest.mark.parametrize("old, new", [("kernels", "optim.kernels"), ("reference", "optim.reference"),
                                       ("schedules", "optim.schedules"), ("losses", "linear.losses"),
                                       ("hogwild", "parallel.hogwild"), ("distributed", "parallel.distributed"),
-                                      ("functions", "viz.functions")])
+                                      ("functions", "viz.functions"), ("minimize", "optim.minimize"),
+                                      ("train", "linear.trainer")])
 def test_old_module_paths_are_the_new_modules(old, new):
     assert importlib.import_module(f"gdfast.{old}") is importlib.import_module(f"gdfast.{new}")
 

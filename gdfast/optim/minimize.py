@@ -117,7 +117,7 @@ _MINIMIZE_DOC = r"""Minimise a scalar function by gradient descent with one of g
     Examples
     --------
     >>> import numpy as np
-    >>> from gdfast.minimize import minimize
+    >>> from gdfast import minimize
     >>> A, b = np.array([[3.0, 1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
     >>> def f(x):
     ...     return 0.5 * x @ A @ x - b @ x, A @ x - b
