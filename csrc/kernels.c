@@ -6,6 +6,8 @@
 #include "csr.h"
 #include "hogwild.h"
 #include "linear.h"
+#include "losses.h"
+#include "plain_sgd.h"
 #include "random.h"
 
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
@@ -46,6 +48,7 @@ static double gd_threads_total(const double *totals, const int64_t *last_step, i
 #define FABS fabsf
 #include "impl.h"
 #include "linear_impl.h"
+#include "plain_sgd_impl.h"
 #include "hogwild_impl.h"
 #undef SFX
 #undef REAL
@@ -58,6 +61,7 @@ static double gd_threads_total(const double *totals, const int64_t *last_step, i
 #define FABS fabs
 #include "impl.h"
 #include "linear_impl.h"
+#include "plain_sgd_impl.h"
 #include "hogwild_impl.h"
 #undef SFX
 #undef REAL
@@ -252,4 +256,29 @@ double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_o
     if (f->is_double)
         return gd_factorize_epoch_f64(f, order, n_order, mu, hyper, lr, n_steps);
     return gd_factorize_epoch_f32(f, order, n_order, mu, hyper, lr, n_steps);
+}
+
+double gd_plain_sgd_epoch(const gd_plain_sgd *c, gd_plain_state *s, const gd_data *d, const int64_t *order,
+                          int64_t n_order, int is_double, double *objective)
+{
+    if (c->loss < 0 || c->loss >= GD_N_LOSSES || c->loss == GD_LOSS_SOFTMAX)
+        return -1;
+    if (is_double)
+        return gd_plain_sgd_epoch_f64(c, s, d, order, n_order, objective);
+    return gd_plain_sgd_epoch_f32(c, s, d, order, n_order, objective);
+}
+
+void gd_plain_sgd_finish(gd_plain_state *s, int64_t n_features, int is_double)
+{
+    if (is_double)
+        gd_plain_reset_f64(s, n_features);
+    else
+        gd_plain_reset_f32(s, n_features);
+}
+
+double gd_loss_value(int loss, double z, double y, double epsilon, double *dz)
+{
+    if (loss < 0 || loss >= GD_N_LOSSES || loss == GD_LOSS_SOFTMAX)
+        return NAN;
+    return gd_loss_one(loss, z, y, epsilon, dz);
 }

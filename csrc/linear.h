@@ -5,20 +5,35 @@
 
 #include "kernels.h"
 
-/* The losses of one example with scores z (K outputs) and target y, and their derivative dL/dz:
- * squared    L = (z - y)^2 / 2                      dz = z - y                          (K = 1, y real)
- * logistic   L = log(1 + exp(-y z))                  dz = -y / (1 + exp(y z))            (K = 1, y = +-1)
- * hinge      L = max(0, 1 - y z)                     dz = -y where y z < 1, else 0       (K = 1, y = +-1)
- * softmax    L = -log p_y,  p = exp(z) / sum exp(z)  dz_k = p_k - [k = y]                (y a class index) */
-enum { GD_LOSS_SQUARED, GD_LOSS_LOGISTIC, GD_LOSS_HINGE, GD_LOSS_SOFTMAX, GD_N_LOSSES };
+/* The losses of one example with score z and target y, and their derivative dL/dz (the names and forms of
+ * scikit-learn's SGD losses, sklearn/linear_model/_sgd_fast.pyx.tp; e is the model's epsilon):
+ * squared         L = (z - y)^2 / 2                        dz = z - y                             (y real)
+ * logistic        L = log(1 + exp(-y z))                   dz = -y / (1 + exp(y z))               (y = +-1)
+ * hinge           L = max(0, 1 - y z)                      dz = -y where y z <= 1, else 0         (y = +-1)
+ * softmax         L = -log p_y,  p = exp(z) / sum exp(z)   dz_k = p_k - [k = y]          (y a class index)
+ * perceptron      L = max(0, -y z)                         dz = -y where y z <= 0, else 0         (y = +-1)
+ * squared_hinge   L = max(0, 1 - y z)^2                    dz = -2 y max(0, 1 - y z)              (y = +-1)
+ * modified_huber  L = max(0, 1 - y z)^2 for y z >= -1, else -4 y z (Zhang, 2004)                  (y = +-1)
+ * huber           L = r^2 / 2 for |r| <= e, else e (|r| - e / 2), r = z - y                       (y real)
+ * epsilon_insensitive          L = max(0, |y - z| - e)                                            (y real)
+ * squared_epsilon_insensitive  L = max(0, |y - z| - e)^2                                          (y real)
+ * Every loss but softmax has one output (K = 1); with K > 1 outputs and an int64 class y, each output k is its
+ * own two-class problem with target +1 where k = y, else -1 (one-vs-rest), and L is the sum over k. */
+enum {
+    GD_LOSS_SQUARED, GD_LOSS_LOGISTIC, GD_LOSS_HINGE, GD_LOSS_SOFTMAX, GD_LOSS_PERCEPTRON, GD_LOSS_SQUARED_HINGE,
+    GD_LOSS_MODIFIED_HUBER, GD_LOSS_HUBER, GD_LOSS_EPSILON_INSENSITIVE, GD_LOSS_SQUARED_EPSILON_INSENSITIVE,
+    GD_N_LOSSES
+};
 
 /* n_rows examples of n_features: dense (row-major, the model's type) when dense is not NULL, else the CSR rows
- * csr (n_rows x n_features, canonical, checked). y: the model's type for the K = 1 losses, int64 for softmax. */
+ * csr (n_rows x n_features, canonical, checked). y: the model's type with one output, int64 classes with
+ * several. weight: each example's weight (>= 0, finite), or NULL for weights of 1. */
 typedef struct {
     int64_t n_rows, n_features;
     const void *dense;
     gd_csr csr;
     const void *y;
+    const double *weight;
 } gd_data;
 
 /* One thread's scratch buffers, allocated by the caller and kept between epochs:
@@ -41,6 +56,7 @@ typedef struct {
  * buffers, and n_threads scratch sets. */
 typedef struct {
     int rule, loss, is_double, fit_intercept; /* fit_intercept 0: b is read, never stepped */
+    double epsilon;                           /* the huber and epsilon-insensitive losses' e */
     double intercept_scale;                   /* b's learning rate is lr times this */
     int64_t n_outputs;
     void *w, *b;
@@ -53,7 +69,7 @@ typedef struct {
 } gd_model;
 
 /* One epoch: the examples order[0..n_order) in batches of batch_size; each batch computes the mean gradient of
- * its losses plus alpha * W (L2) and takes one step of the rule at step number hyper->t + s + 1 with learning
+ * its losses (each times its example's weight) plus alpha * W (L2) and takes one step of the rule at step number hyper->t + s + 1 with learning
  * rate lr[s] and gradient noise N(0, noise_sd[s]^2) on each coordinate it computes (none where noise_sd[s] is 0).
  * On dense data the penalty and the noise reach every coordinate; on CSR data the touched ones, except for SGD
  * on one thread, whose W is scaled so that the penalty reaches every weight.
@@ -65,15 +81,18 @@ typedef struct {
  * stepped on per-thread replicas whose changes are added to the shared rows every m->merge_every steps and at
  * the end: the threads then contend only for the cold features.
  * *stamp_base numbers the batches for the stamp arrays (advanced in place); *n_steps gets the number of steps
- * taken. Returns the sum of the example losses, each taken before its batch's step, or -1 for an unknown rule
- * or loss. */
+ * taken. Returns the sum of the example losses (times their weights), each taken before its batch's step, or
+ * -1 for an unknown rule or loss. */
 double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                       int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
                       const double *noise_sd, int64_t *stamp_base, int64_t *n_steps);
 
-/* The loss of every example (out, n_rows doubles) and, when grad_w is not NULL, the gradient of the mean loss
- * with respect to W and b (dense, into grad_w and grad_b) for the model's W and b (scratch[0]'s z and dz). No
- * L2 term. */
+/* The loss of every example (out, n_rows doubles, unweighted) and, when grad_w is not NULL, the gradient of the
+ * mean weighted loss with respect to W and b (dense, into grad_w and grad_b) for the model's W and b
+ * (scratch[0]'s z and dz). No L2 term. */
 int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b);
+
+/* One output's loss L(z, y) and, into *dz, dL/dz (any loss but softmax; NaN for one that is not a loss). */
+double gd_loss_value(int loss, double z, double y, double epsilon, double *dz);
 
 #endif

@@ -50,31 +50,43 @@ static void SFX(gd_scores)(const gd_data *d, int64_t i, const REAL *w, const REA
 }
 
 /* The loss of example i from its scores z, and dz = dL/dz (linear.h gives the formulas); in double. */
-static double SFX(gd_loss_dz)(int loss, const REAL *z, int64_t K, const void *y, int64_t i, REAL *dz)
+static double SFX(gd_loss_dz)(const gd_model *m, const REAL *z, const void *y, int64_t i, REAL *dz)
 {
-    if (loss == GD_LOSS_SOFTMAX) {
-        int64_t c = ((const int64_t *)y)[i];
-        double top = z[0], sum = 0;
-        for (int64_t k = 1; k < K; ++k)
-            top = z[k] > top ? z[k] : top;
-        for (int64_t k = 0; k < K; ++k)
-            sum += exp(z[k] - top);
-        for (int64_t k = 0; k < K; ++k)
-            dz[k] = (REAL)(exp(z[k] - top) / sum - (k == c));
-        return log(sum) + top - z[c];
+    int64_t K = m->n_outputs;
+    double d;
+    if (K == 1) {
+        double loss = gd_loss_one(m->loss, z[0], ((const REAL *)y)[i], m->epsilon, &d);
+        dz[0] = (REAL)d;
+        return loss;
     }
-    double target = ((const REAL *)y)[i], yz = target * z[0];
-    switch (loss) {
-    case GD_LOSS_SQUARED:
-        dz[0] = (REAL)(z[0] - target);
-        return 0.5 * ((double)z[0] - target) * ((double)z[0] - target);
-    case GD_LOSS_LOGISTIC: /* log(1 + e^-yz) without overflow on either side */
-        dz[0] = (REAL)(-target / (1.0 + exp(yz)));
-        return yz > 0 ? log1p(exp(-yz)) : -yz + log1p(exp(yz));
-    default: /* GD_LOSS_HINGE */
-        dz[0] = (REAL)(yz < 1 ? -target : 0.0);
-        return yz < 1 ? 1 - yz : 0;
+    int64_t c = ((const int64_t *)y)[i];
+    if (m->loss != GD_LOSS_SOFTMAX) { /* one-vs-rest: output k's target is +1 for class k, else -1 */
+        double loss = 0;
+        for (int64_t k = 0; k < K; ++k) {
+            loss += gd_loss_one(m->loss, z[k], k == c ? 1.0 : -1.0, m->epsilon, &d);
+            dz[k] = (REAL)d;
+        }
+        return loss;
     }
+    double top = z[0], sum = 0;
+    for (int64_t k = 1; k < K; ++k)
+        top = z[k] > top ? z[k] : top;
+    for (int64_t k = 0; k < K; ++k)
+        sum += exp(z[k] - top);
+    for (int64_t k = 0; k < K; ++k)
+        dz[k] = (REAL)(exp(z[k] - top) / sum - (k == c));
+    return log(sum) + top - z[c];
+}
+
+/* The example's weight (1 without weights); its loss and dz scaled by it. */
+GD_INLINE double SFX(gd_weighted)(const gd_model *m, const gd_data *d, int64_t i, REAL *dz, double loss)
+{
+    if (!d->weight)
+        return loss;
+    double w = d->weight[i];
+    for (int64_t k = 0; k < m->n_outputs; ++k)
+        dz[k] *= (REAL)w;
+    return w * loss;
 }
 
 /* gw[j, :] += scale * x_ij * dz for the features j of example i. With n_touched (CSR data in the epoch loop), a
@@ -243,7 +255,7 @@ static double SFX(gd_batch_gradient)(const gd_model *m, const gd_data *d, const 
         if (!d->dense)
             SFX(gd_prefetch_ahead)(d, order, q, n_order, w, K);
         SFX(gd_scores)(d, order[q], w, b, K, (REAL)scale, z);
-        total += SFX(gd_loss_dz)(m->loss, z, K, d->y, order[q], dz);
+        total += SFX(gd_weighted)(m, d, order[q], dz, SFX(gd_loss_dz)(m, z, d->y, order[q], dz));
         for (int64_t k = 0; k < K; ++k)
             gb[k] += mean * dz[k];
         if (!one_row)
@@ -383,7 +395,7 @@ static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, co
         for (int64_t k = 0; k < K; ++k)
             z[k] += data[p] * (p < split ? hot[j * K + k] : SFX(gd_load)(&w[j * K + k]));
     }
-    double loss = SFX(gd_loss_dz)(m->loss, z, K, d->y, i, dz);
+    double loss = SFX(gd_weighted)(m, d, i, dz, SFX(gd_loss_dz)(m, z, d->y, i, dz));
     for (int64_t p = p0; p < p1; ++p) {
         int64_t j = gd_index(g->indices, g->index_is_64, p);
         REAL *v = values + (p - p0) * K;
@@ -478,8 +490,9 @@ static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *o
     }
     for (int64_t i = 0; i < d->n_rows; ++i) {
         SFX(gd_scores)(d, i, (const REAL *)m->w, (const REAL *)m->b, K, 1, z);
-        out[i] = SFX(gd_loss_dz)(m->loss, z, K, d->y, i, dz);
+        out[i] = SFX(gd_loss_dz)(m, z, d->y, i, dz);
         if (gw) {
+            SFX(gd_weighted)(m, d, i, dz, 0);
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += scale * dz[k];
             SFX(gd_accumulate)(d, x, K, i, scale, gw, 0, NULL);

@@ -78,12 +78,19 @@ cdef extern from "linear.h" nogil:
         GD_LOSS_LOGISTIC
         GD_LOSS_HINGE
         GD_LOSS_SOFTMAX
+        GD_LOSS_PERCEPTRON
+        GD_LOSS_SQUARED_HINGE
+        GD_LOSS_MODIFIED_HUBER
+        GD_LOSS_HUBER
+        GD_LOSS_EPSILON_INSENSITIVE
+        GD_LOSS_SQUARED_EPSILON_INSENSITIVE
 
     ctypedef struct gd_data:
         int64_t n_rows, n_features
         const void *dense
         gd_csr csr
         const void *y
+        const double *weight
 
     ctypedef struct gd_scratch:
         void *grad_w
@@ -98,6 +105,7 @@ cdef extern from "linear.h" nogil:
 
     ctypedef struct gd_model:
         int rule, loss, is_double, fit_intercept
+        double epsilon
         double intercept_scale
         int64_t n_outputs
         void *w
@@ -114,6 +122,25 @@ cdef extern from "linear.h" nogil:
                           int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
                           const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
     int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
+    double gd_loss_value(int loss, double z, double y, double epsilon, double *dz)
+
+
+cdef extern from "plain_sgd.h" nogil:
+    ctypedef struct gd_plain_sgd:
+        int loss, penalty, learning_rate, fit_intercept, track_objective
+        double epsilon, alpha, l1_ratio, eta0, power_t, optimal_init
+        double weight_pos, weight_neg, intercept_decay, average
+
+    ctypedef struct gd_plain_state:
+        void *w
+        void *aw
+        void *q
+        double wscale, sq_norm, l1_norm, u, average_a, average_b
+        double eta, t, intercept, average_intercept
+
+    double gd_plain_sgd_epoch(const gd_plain_sgd *c, gd_plain_state *s, const gd_data *d, const int64_t *order,
+                              int64_t n_order, int is_double, double *objective)
+    void gd_plain_sgd_finish(gd_plain_state *s, int64_t n_features, int is_double)
 
 
 cdef extern from "hogwild.h" nogil:

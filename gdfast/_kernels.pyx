@@ -333,19 +333,33 @@ def catch_up(int rule, cnp.ndarray param, tuple slots, Hyperparameters hyper not
 # ---- linear models ----------------------------------------------------------------------------------------------
 
 LOSSES = {"squared": GD_LOSS_SQUARED, "logistic": GD_LOSS_LOGISTIC, "hinge": GD_LOSS_HINGE,
-          "softmax": GD_LOSS_SOFTMAX}
+          "softmax": GD_LOSS_SOFTMAX, "perceptron": GD_LOSS_PERCEPTRON, "squared_hinge": GD_LOSS_SQUARED_HINGE,
+          "modified_huber": GD_LOSS_MODIFIED_HUBER, "huber": GD_LOSS_HUBER,
+          "epsilon_insensitive": GD_LOSS_EPSILON_INSENSITIVE,
+          "squared_epsilon_insensitive": GD_LOSS_SQUARED_EPSILON_INSENSITIVE}
+
+
+def loss_value(int loss, double z, double y, double epsilon=0.0):
+    """(L(z, y), dL/dz) of one output for a loss of LOSSES other than softmax (csrc/losses.h)."""
+    cdef double dz = 0
+    cdef double value = gd_loss_value(loss, z, y, epsilon, &dz)
+    return value, dz
 
 
 cdef class LinearData:
     """Examples for the linear-model kernels (gd_data): a C-contiguous 2-D ndarray or checked canonical CSR
-    arrays, and the targets (the model's dtype, or int64 classes for softmax)."""
+    arrays, the targets (the model's dtype, or int64 classes for several outputs) and the examples' weights
+    (float64, n_rows, or None)."""
     cdef gd_data data
     cdef object keep_alive
 
-    def __cinit__(self, X, cnp.ndarray y, int64_t n_rows, int64_t n_features):
-        self.keep_alive = (X, y)
+    def __cinit__(self, X, cnp.ndarray y, int64_t n_rows, int64_t n_features, cnp.ndarray weight=None):
+        self.keep_alive = (X, y, weight)
         self.data.n_rows, self.data.n_features = n_rows, n_features
         self.data.y = cnp.PyArray_DATA(y)
+        self.data.weight = NULL
+        if weight is not None:
+            self.data.weight = <const double *>cnp.PyArray_DATA(weight)
         if isinstance(X, cnp.ndarray):
             self.data.dense = cnp.PyArray_DATA(X)
         else:
@@ -381,11 +395,11 @@ cdef class LinearModel:
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
                   list scratch, SparseState w_state, bint fit_intercept, double intercept_scale,
-                  int64_t n_hot=0, int64_t merge_every=1):
+                  int64_t n_hot=0, int64_t merge_every=1, double epsilon=0.0):
         cdef int t
         self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
-        self.model.intercept_scale = intercept_scale
+        self.model.intercept_scale, self.model.epsilon = intercept_scale, epsilon
         self.model.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
         self.model.n_outputs = cnp.PyArray_SIZE(b)
         self.model.w, self.model.b = cnp.PyArray_DATA(w), cnp.PyArray_DATA(b)
@@ -437,6 +451,68 @@ cdef class LinearModel:
         cdef double *out_ptr = <double *>cnp.PyArray_DATA(out)
         with nogil:
             gd_loss_gradient(&self.model, &data.data, out_ptr, gw, gb)
+
+
+cdef class PlainSGD:
+    """scikit-learn's SGD over one weight vector (csrc/plain_sgd.h): the settings (a dict of gd_plain_sgd's
+    fields) and the state of one fit, its arrays w (the weights, written in place), aw (the average, or None) and
+    q (the L1 record, or None), 1-D, of one dtype, C-contiguous, checked by the caller."""
+    cdef gd_plain_sgd c
+    cdef gd_plain_state s
+    cdef int is_double
+    cdef int64_t n_features
+    cdef object keep_alive
+
+    def __cinit__(self, dict settings, cnp.ndarray w, aw, q, double intercept, double average_intercept,
+                  double t, double sq_norm, double l1_norm):
+        self.c = settings
+        self.keep_alive = (w, aw, q)
+        self.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
+        self.n_features = cnp.PyArray_SIZE(w)
+        self.s.w = cnp.PyArray_DATA(w)
+        self.s.aw = NULL if aw is None else cnp.PyArray_DATA(<cnp.ndarray?>aw)
+        self.s.q = NULL if q is None else cnp.PyArray_DATA(<cnp.ndarray?>q)
+        self.s.wscale, self.s.sq_norm, self.s.l1_norm, self.s.u = 1.0, sq_norm, l1_norm, 0.0
+        self.s.average_a, self.s.average_b = 0.0, 1.0
+        self.s.eta, self.s.t = self.c.eta0, t
+        self.s.intercept, self.s.average_intercept = intercept, average_intercept
+
+    def epoch(self, LinearData data, cnp.ndarray order):
+        """One epoch over data's rows order (int64): (sum of the losses, scikit-learn's objective sum)."""
+        cdef double objective = 0, total
+        cdef const int64_t *order_ptr = <const int64_t *>cnp.PyArray_DATA(order)
+        cdef int64_t n_order = cnp.PyArray_SIZE(order)
+        with nogil:
+            total = gd_plain_sgd_epoch(&self.c, &self.s, &data.data, order_ptr, n_order, self.is_double, &objective)
+        return total, objective
+
+    def finish(self):
+        """w made the weights (and aw their average): the end of a fit."""
+        gd_plain_sgd_finish(&self.s, self.n_features, self.is_double)
+
+    @property
+    def wscale(self):
+        return self.s.wscale
+
+    @property
+    def intercept(self):
+        return self.s.intercept
+
+    @property
+    def average_intercept(self):
+        return self.s.average_intercept
+
+    @property
+    def t(self):
+        return self.s.t
+
+    @property
+    def eta(self):
+        return self.s.eta
+
+    @eta.setter
+    def eta(self, double value):
+        self.s.eta = value
 
 
 def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray item, tuple item_slots,

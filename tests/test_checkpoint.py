@@ -90,17 +90,17 @@ def test_model_checkpoint_keeps_predictions_classes_and_history(tmp_path):
 
 def test_estimator_checkpoint(tmp_path):
     X, y = classification()
-    est = gd.GDClassifier(optimizer="rmsprop", lr=0.01, max_iter=3, random_state=0,
+    est = gd.GDClassifier(optimizer="rmsprop", eta0=0.01, max_iter=3, random_state=0,
                           schedule=gd.schedules.StepDecay(0.5, 1))
     est.fit(X, y)
     est.save(tmp_path / "e.npz")
     loaded = gd.load(tmp_path / "e.npz")
-    assert type(loaded) is gd.GDClassifier and loaded.get_params()["lr"] == 0.01
+    assert type(loaded) is gd.GDClassifier and loaded.get_params()["eta0"] == 0.01
     assert isinstance(loaded.schedule, gd.schedules.StepDecay) and loaded.schedule.factor == 0.5
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     np.testing.assert_array_equal(loaded.classes_, est.classes_)
     gd.GDRegressor().save(tmp_path / "unfitted.npz")
-    assert not hasattr(gd.load(tmp_path / "unfitted.npz"), "model_")
+    assert not hasattr(gd.load(tmp_path / "unfitted.npz"), "coef_")
 
 
 def test_bad_checkpoints_give_clear_errors(tmp_path):

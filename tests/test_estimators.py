@@ -9,17 +9,30 @@ from sklearn.utils.estimator_checks import check_estimator
 import gdfast as gd
 
 
-@pytest.mark.parametrize("estimator", [gd.GDClassifier(random_state=0), gd.GDRegressor(random_state=0)],
-                         ids=["classifier", "regressor"])
-def test_sklearn_estimator_checks(estimator):
-    """scikit-learn's check_estimator, every check passing; the one it skips is the array-API check, which
-    needs SCIPY_ARRAY_API set before scipy is imported (the estimators take NumPy and scipy.sparse only)."""
+# scikit-learn's own SGD estimators fail these, for the reason gdfast's (which compute the same numbers) do: an
+# example of weight 0 still decays the weights and counts as a step (gdfast.linear.plain_sgd).
+SGD_SAMPLE_WEIGHT_CHECKS = ("check_sample_weight_equivalence_on_dense_data",
+                            "check_sample_weight_equivalence_on_sparse_data")
+
+
+def _failed_checks(estimator):
     results = check_estimator(estimator, on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    return results, {r["check_name"]: str(r["exception"])[:200] for r in results if r["status"] == "failed"}
+
+
+@pytest.mark.parametrize("name", ["GDClassifier", "GDRegressor"])
+def test_sklearn_estimator_checks(name):
+    """scikit-learn's check_estimator, every check passing but the sample-weight equivalence that scikit-learn's
+    own SGDClassifier/SGDRegressor fail too (checked here, so this exception lapses when scikit-learn's pass);
+    the one it skips is the array-API check, which needs SCIPY_ARRAY_API set before scipy is imported."""
+    from sklearn import linear_model
+    results, failed = _failed_checks(getattr(gd, name)(random_state=0))
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
-    assert not failed
+    assert set(failed) <= set(SGD_SAMPLE_WEIGHT_CHECKS), failed
     assert skipped <= {"check_array_api_input"}
     assert len(results) > 40
+    _, peer_failed = _failed_checks(getattr(linear_model, name.replace("GD", "SGD"))(random_state=0))
+    assert set(failed) <= set(peer_failed)
 
 
 def blobs(n=400, seed=0, classes=2):
@@ -33,31 +46,33 @@ def blobs(n=400, seed=0, classes=2):
 def test_classifier_dense_and_sparse(classes):
     X, y = blobs(classes=classes)
     for data in (X, sp.csr_matrix(X)):
-        clf = gd.GDClassifier(random_state=0).fit(data, y)
-        assert clf.score(data, y) > 0.95
-        assert clf.predict_proba(data).shape == (len(y), classes)
-    assert clf.model_.loss == ("softmax" if classes == 3 else "logistic")
+        for loss in ("log_loss", "softmax"):
+            clf = gd.GDClassifier(loss=loss, random_state=0).fit(data, y)
+            assert clf.score(data, y) > 0.93
+            proba = clf.predict_proba(data)
+            assert proba.shape == (len(y), classes)
+            np.testing.assert_allclose(proba.sum(axis=1), 1)
+            if loss == "log_loss":  # scikit-learn's shape; softmax has an output per class even for two
+                assert clf.coef_.shape == (classes if classes > 2 else 1, 5)
 
 
-def test_hinge_is_binary_and_has_no_probabilities():
-    X, y = blobs()
+def test_hinge_fits_one_vs_rest_and_has_no_probabilities():
+    X, y = blobs(classes=3)
     clf = gd.GDClassifier(loss="hinge", random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.95
-    with pytest.raises(AttributeError, match="predict_proba needs loss='logistic'"):
+    assert clf.score(X, y) > 0.95 and clf.coef_.shape == (3, 5)
+    assert not hasattr(clf, "predict_proba")
+    with pytest.raises(AttributeError, match="has no attribute 'predict_proba'"):
         clf.predict_proba(X)
-    X3, y3 = blobs(classes=3)
-    with pytest.raises(ValueError, match="hinge loss separates two classes"):
-        gd.GDClassifier(loss="hinge").fit(X3, y3)
 
 
 def test_partial_fit_streams_batches():
     X, y = blobs(n=1000, classes=3)
     clf = gd.GDClassifier(random_state=0)
-    with pytest.raises(ValueError, match="first partial_fit needs classes"):
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X[:100], y[:100])
     for start in range(0, 1000, 100):
         clf.partial_fit(X[start:start + 100], y[start:start + 100], classes=[0, 1, 2])
-    assert clf.n_iter_ == 10 and clf.score(X, y) > 0.9
+    assert clf.n_iter_ == 1 and clf.t_ == 1 + 1000 and clf.score(X, y) > 0.9  # as scikit-learn counts
 
 
 def test_pickled_model_continues_training_identically():
@@ -83,5 +98,6 @@ def test_optimizer_pickles_with_its_state():
 
 def test_hogwild_threads_on_sparse_input():
     X, y = blobs(n=2000)
-    clf = gd.GDClassifier(batch_size=1, max_iter=5, n_threads=2, random_state=0).fit(sp.csr_matrix(X), y)
+    clf = gd.GDClassifier("log_loss", optimizer="adagrad", learning_rate="constant", eta0=0.1, batch_size=1,
+                          max_iter=5, tol=None, n_threads=2, random_state=0).fit(sp.csr_matrix(X), y)
     assert clf.score(X, y) > 0.95 and clf.model_.optimizer_.t >= 5 * 2000

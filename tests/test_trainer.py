@@ -104,7 +104,8 @@ def test_chunks_smaller_than_the_batch_size_take_one_step():
 def test_estimators_keep_their_trainer_between_partial_fits():
     pytest.importorskip("sklearn")
     X, y = problem(True)
-    est = gd.GDClassifier(optimizer="adagrad", lr=0.1, batch_size=4, random_state=2, n_threads=1)
+    est = gd.GDClassifier("log_loss", optimizer="adagrad", learning_rate="constant", eta0=0.1, batch_size=4,
+                          random_state=2, n_threads=1)
     trainer = gd.Trainer("logistic", "adagrad", lr=0.1, batch_size=4, random_state=2, n_threads=1, alpha=1e-4,
                          progress=False, classes=[0, 1])
     for start in range(0, 120, 30):
@@ -112,7 +113,7 @@ def test_estimators_keep_their_trainer_between_partial_fits():
         trainer.partial_fit(X[start:start + 30], y[start:start + 30])
     assert est._gd_trainer.model is est.model_
     np.testing.assert_array_equal(est.coef_, trainer.model.coef_)
-    assert est.n_iter_ == 4
+    assert est.n_iter_ == 1 and est.t_ == 1 + trainer.model.optimizer_.t  # scikit-learn's counts
     restored = pickle.loads(pickle.dumps(est))  # without its trainer: the next partial_fit makes one from the model
     assert not hasattr(restored, "_gd_trainer")
     restored.partial_fit(X[:30], y[:30])
@@ -123,13 +124,14 @@ def test_estimators_keep_their_trainer_between_partial_fits():
 def test_an_estimators_new_parameters_reach_its_next_partial_fit():
     pytest.importorskip("sklearn")
     X, y = problem(True)
-    est = gd.GDClassifier(optimizer="sgd", lr=0.1, batch_size=4, random_state=2, n_threads=1)
+    est = gd.GDClassifier("log_loss", optimizer="sgd", learning_rate="constant", eta0=0.1, batch_size=4,
+                          random_state=2, n_threads=1, penalty=None)
     est.partial_fit(X[:60], y[:60], classes=[0, 1])
-    est.set_params(lr=0.0)  # no more steps' worth of movement
+    est.set_params(eta0=1e-300)  # no more steps' worth of movement
     before = est.coef_.copy()
     est.partial_fit(X[60:], y[60:])
     np.testing.assert_array_equal(est.coef_, before)
-    assert est.model_.optimizer_.lr == 0.0 and est.n_iter_ == 2
+    assert est.model_.optimizer_.lr == 1e-300 and est.n_iter_ == 1
 
 
 def test_an_estimators_later_chunks_are_still_checked():

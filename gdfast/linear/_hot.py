@@ -34,7 +34,7 @@ class HotFeatures:
     def kernel_args(self):
         return self.n_hot, self.MERGE_EVERY
 
-    def renumbered(self, arrays, y_enc, n, d):
+    def renumbered(self, arrays, y_enc, n, d, weight=None):
         """The examples with features renumbered (each row sorted again, on copies)."""
         import scipy.sparse as sp
         indptr, indices, data = arrays
@@ -42,7 +42,7 @@ class HotFeatures:
         X.has_sorted_indices = False
         X.sort_indices()
         self.arrays = (X.indptr, X.indices, X.data)  # kept alive with the LinearData
-        return losses.data(self.arrays, y_enc, n, d)
+        return losses.data(self.arrays, y_enc, n, d, weight)
 
     def to_internal(self, W, b, opt):
         """W and an optimizer over [renumbered W, b] with the state renumbered alike."""

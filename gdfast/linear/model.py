@@ -16,7 +16,7 @@ class LinearModel:
         self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
         self._trainer = None  # the Trainer training it (gdfast.linear.trainer), which knows how to continue it
         self._saved_resume = None  # the same, for a model read back without its trainer
-        self.coef_ = W[:, 0] if loss == "squared" else W.T
+        self.coef_ = W[:, 0] if classes is None else W.T
         self.intercept_ = b
 
     @property
@@ -69,7 +69,7 @@ class LinearModel:
         checkpoint.save(self, path)
 
     def decision_function(self, X):
-        """x W + b: (n,) for one output, (n, K) for softmax."""
+        """x W + b: (n,) for one output, (n, K) for K classes (more than two)."""
         _, _, d, dtype = losses.features(X)
         if d != self._W.shape[0]:
             raise ValueError(f"X has {d} features, the model {self._W.shape[0]}")
@@ -78,20 +78,21 @@ class LinearModel:
 
     def predict(self, X):
         z = self.decision_function(X)
-        if self.loss == "squared":
+        if self.classes_ is None:
             return z
-        if self.loss == "softmax":
+        if z.ndim == 2:
             return self.classes_[np.argmax(z, axis=1)]
         return self.classes_[(z > 0).astype(int)]
 
     def predict_proba(self, X):
-        """Class probabilities (n, n_classes), for the logistic and softmax losses."""
+        """Class probabilities (n, n_classes), for the logistic loss (one-vs-rest with more than two classes:
+        each class's probability, normalized, as scikit-learn) and the softmax loss."""
         if self.loss not in ("logistic", "softmax"):
             raise AttributeError(f"predict_proba needs the logistic or softmax loss, not {self.loss!r}")
         z = self.decision_function(X)
         if self.loss == "logistic":
             p = 1.0 / (1.0 + np.exp(-z))
-            return np.column_stack([1 - p, p])
+            return np.column_stack([1 - p, p]) if p.ndim == 1 else p / p.sum(axis=1, keepdims=True)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 

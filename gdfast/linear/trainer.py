@@ -27,11 +27,16 @@ from .model import LinearModel
 # A Trainer's numbers and names, and its fit's (gdfast._validate); batch_size's upper bound, the number of
 # examples, is checked once the data is known.
 TRAINER_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT), "alpha": NONNEGATIVE,
-                       "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS}
+                       "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS, "epsilon": NONNEGATIVE}
 FIT_CONSTRAINTS = {"epochs": COUNT, "validation_fraction": NoneOr(FRACTION)}
 
 _DOC_OPTIONS = """
-    loss: "squared", "logistic", "hinge" or "softmax" (see gdfast.losses).
+    loss: a loss of gdfast.losses ("squared", "logistic", "hinge", "softmax", "modified_huber", "huber", ...;
+    scikit-learn's names "log_loss" and "squared_error" too). A classification loss with more than two classes
+    fits one output per class: multinomial for softmax, one-vs-rest for the others. epsilon: the huber and
+    epsilon-insensitive losses' threshold.
+    sample_weight (fit, partial_fit): a weight >= 0 per example, scaling its loss; an example of weight 0 is
+    left out of the epoch (it takes no step and counts none).
     optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...).
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
     of b. Each step minimises the mean loss of its batch plus alpha/2 ||W||^2 (on CSR data the penalty's
@@ -77,14 +82,15 @@ class Trainer:
     def __init__(self, loss, optimizer="sgd", *, batch_size=None, alpha=0.0, fit_intercept=True,
                  intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
                  gradient_noise=None, random_state=None, callbacks=(), progress=True, classes=None, init=None,
-                 n_threads=None, **hyperparameters):
+                 n_threads=None, epsilon=0.1, **hyperparameters):
         self.loss = losses.loss_name(loss)
         for name in ("sparse", "check_finite"):
             if name in hyperparameters:
                 raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
-        optimizer, batch_size, alpha, intercept_scale, n_threads = _validate.check(
+        optimizer, batch_size, alpha, intercept_scale, n_threads, self.epsilon = _validate.check(
             TRAINER_CONSTRAINTS, {"optimizer": optimizer, "batch_size": batch_size, "alpha": alpha,
-                                  "intercept_scale": intercept_scale, "n_threads": n_threads}).values()
+                                  "intercept_scale": intercept_scale, "n_threads": n_threads,
+                                  "epsilon": epsilon}).values()
         if init is not None and not isinstance(init, LinearModel):
             raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
         self.optimizer_name, self.batch_size = optimizer, batch_size
@@ -109,12 +115,13 @@ class Trainer:
 
     # --- advancing ---------------------------------------------------------------------------------------
 
-    def fit(self, X, y, epochs=5, *, validation_data=None, validation_fraction=None):
+    def fit(self, X, y, epochs=5, *, sample_weight=None, validation_data=None, validation_fraction=None):
         """``epochs`` epochs over (X, y) with the strategies of this trainer; returns the LinearModel."""
         epochs, validation_fraction = _validate.check(
             FIT_CONSTRAINTS, {"epochs": epochs, "validation_fraction": validation_fraction}).values()
-        X, y, validation_data = _hold_out(X, y, validation_data, validation_fraction, self.rng)
-        train, n = self._data(X, y)
+        X, y, sample_weight, validation_data = _hold_out(X, y, sample_weight, validation_data,
+                                                         validation_fraction, self.rng)
+        train, n = self._data(X, y, sample_weight)
         if self.batch_size is not None and self.batch_size > n:
             raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], "
                              f"got {self.batch_size!r}")
@@ -123,6 +130,8 @@ class Trainer:
         bar = progress_bar(self.progress, epochs)
         for _ in range(epochs):
             entry = self._epoch(train, n, self.batch_size or n, scores, validation)
+            if entry is None:  # every weight 0
+                break
             if bar is not None:
                 bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
                 bar.update()
@@ -133,10 +142,10 @@ class Trainer:
         self._restore_best()
         return self._published()
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over the chunk (X, y), continuing the model (batches of min(batch_size, len(y)));
         returns the LinearModel. Early stopping and callbacks act in :meth:`fit` only."""
-        train, n = self._data(X, y)
+        train, n = self._data(X, y, sample_weight)
         self._epoch(train, n, min(self.batch_size or n, n), _fixed_difficulty(self.curriculum, X, y, n), None)
         return self._published()
 
@@ -148,7 +157,12 @@ class Trainer:
             self._last = None
         epoch = len(history)
         order = _epoch_order(self.curriculum, self.shuffle, n, self.rng, scores, self._c_model, train)
-        n_steps = self._threads * -(-(-(-n // self._threads)) // int(batch))  # step numbers it may use (linear.h)
+        if self._weight is not None:  # an example of weight 0 takes no step
+            order = order[self._weight[order] > 0]
+            if order.size == 0:
+                return None
+        m = order.size
+        n_steps = self._threads * -(-(-(-m // self._threads)) // int(batch))  # step numbers it may use (linear.h)
         lr = self.schedule.rates(self.model._eta0, epoch, opt.t, n_steps)
         noise = self.gradient_noise.sd(opt.t, n_steps) if self.gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
@@ -156,8 +170,8 @@ class Trainer:
         total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
-        entry = {"epoch": epoch + 1, "train_loss": total / n, "val_loss": self._loss_on(validation),
-                 "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": n / max(seconds, 1e-12)}
+        entry = {"epoch": epoch + 1, "train_loss": total / m, "val_loss": self._loss_on(validation),
+                 "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": m / max(seconds, 1e-12)}
         history.append(entry)
         return entry
 
@@ -166,7 +180,7 @@ class Trainer:
         if validation is None:
             return None
         W = self._hot.user_order(self._W) if self._hot is not None else self._W
-        return losses.mean_loss(self.loss, validation, W, self._b)
+        return losses.mean_loss(self.loss, validation, W, self._b, self.epsilon)
 
     def _should_stop(self, entry, validated):
         """After an epoch of fit: a non-finite loss, early stopping or a callback ends training."""
@@ -199,9 +213,11 @@ class Trainer:
 
     # --- setting up ----------------------------------------------------------------------------------------
 
-    def _data(self, X, y):
-        """(LinearData, n) of a chunk, checked against the trainer's model (set up at the first chunk)."""
+    def _data(self, X, y, sample_weight=None):
+        """(LinearData, n) of a chunk, checked against the trainer's model (set up at the first chunk); its
+        weights are kept for its epochs (self._weight)."""
         arrays, n, d, dtype = losses.features(X)
+        weight = losses.example_weights(sample_weight, n)
         if self.model is None:
             y_enc, classes, K = losses.targets(self.loss, y, n, dtype, _classes(self.classes))
             self._setup(arrays, n, d, dtype, K, classes)
@@ -211,9 +227,10 @@ class Trainer:
                                  f"this trainer was set up for {self._d} features, dtype {self._dtype} and "
                                  f"{_layout(self._dense)} data")
             y_enc, _, _ = losses.targets(self.loss, y, n, dtype, self.model.classes_)
+        self._weight = weight
         if self._hot is not None:
-            return self._hot.renumbered(arrays, y_enc, n, d), n
-        return losses.data(arrays, y_enc, n, d), n
+            return self._hot.renumbered(arrays, y_enc, n, d, weight), n
+        return losses.data(arrays, y_enc, n, d, weight), n
 
     def _setup(self, arrays, n, d, dtype, K, classes):
         """The parameters, the optimizer and the C model with its scratch buffers: once, at the first data."""
@@ -237,7 +254,8 @@ class Trainer:
         self._scratches = [_scratch(arrays, d, K, dtype, self.rng, self._hot) for _ in range(self._threads)]
         self._c_model = _kernels.LinearModel(
             self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, b, *_slots(self._opt), self._scratches,
-            LAZY, self.fit_intercept, self.intercept_scale, *(self._hot.kernel_args() if self._hot else ()))
+            LAZY, self.fit_intercept, self.intercept_scale, *(self._hot.kernel_args() if self._hot else ()),
+            epsilon=self.epsilon)
         self._best, self._last = (math.inf, None), None
         resume = None if self.init is None else self.init._resume
         if resume is not None:
@@ -278,7 +296,8 @@ class Trainer:
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
-        progress=True, classes=None, init=None, n_threads=None, **hyperparameters):
+        progress=True, classes=None, init=None, n_threads=None, sample_weight=None, epsilon=0.1,
+        **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
 
     X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
@@ -288,8 +307,9 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
                       intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
                       early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
                       callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
-                      **hyperparameters)
-    model = trainer.fit(X, y, epochs, validation_data=validation_data, validation_fraction=validation_fraction)
+                      epsilon=epsilon, **hyperparameters)
+    model = trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data,
+                        validation_fraction=validation_fraction)
     model._resume = trainer.resume_state()  # the model keeps what continuing needs, not the scratch buffers
     return model
 
@@ -353,11 +373,11 @@ def _epoch_order(curriculum, shuffle, n, rng, scores, model, train):
     return curriculum.order(scores, rng)
 
 
-def _hold_out(X, y, validation_data, fraction, rng):
-    """(X, y, validation_data): a fraction of the examples (fit's validation_fraction, checked there) drawn out
-    at random, or as given."""
+def _hold_out(X, y, weight, validation_data, fraction, rng):
+    """(X, y, weight, validation_data): a fraction of the examples (fit's validation_fraction, checked there)
+    drawn out at random, or as given."""
     if fraction is None:
-        return X, y, validation_data
+        return X, y, weight, validation_data
     if validation_data is not None:
         raise ValueError("pass validation_data or validation_fraction, not both")
     n = X.shape[0]
@@ -367,7 +387,7 @@ def _hold_out(X, y, validation_data, fraction, rng):
     order = rng.permutation(n)
     y = np.asarray(y)
     val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return X[keep], y[keep], (X[val], y[val])
+    return X[keep], y[keep], None if weight is None else np.asarray(weight)[keep], (X[val], y[val])
 
 
 def _validation(loss, validation_data, d, dtype, classes):
