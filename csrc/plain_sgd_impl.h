@@ -1,6 +1,7 @@
 /* scikit-learn's SGD (plain_sgd.h), written once over REAL / SFX(); included by kernels.c per type after
- * linear_impl.h, whose gd_dot it uses. The order of operations is scikit-learn's, so float64 results agree to
- * rounding. */
+ * linear_impl.h. The order of operations and the precision of each is scikit-learn's (its WeightVector keeps
+ * the scale factors in double but takes a step's scalars in the data's type), so results agree to rounding in
+ * float64 and float32 alike; the casts to REAL below are those roundings. */
 
 /* The features of example i: its CSR entries, or every feature of a dense row (idx NULL). */
 typedef struct {
@@ -32,25 +33,35 @@ GD_INLINE int64_t SFX(gd_row_feature)(const SFX(gd_plain_row) *r, int64_t q)
     return r->idx ? gd_index(r->idx, r->idx_is_64, q) : q;
 }
 
+/* x_i . V as scikit-learn sums it: products in the data's type, the sum in double (its caller rounds the
+ * scaled sum to the data's type). */
+static double SFX(gd_plain_dot)(const SFX(gd_plain_row) *r, const REAL *w)
+{
+    double sum = 0;
+    for (int64_t q = 0; q < r->nnz; ++q)
+        sum += (REAL)(w[SFX(gd_row_feature)(r, q)] * r->x[q]);
+    return sum;
+}
+
 /* The weights made plain (W = wscale V, wscale 1), the average folded into aw first (WeightVector's
  * reset_wscale). */
 static void SFX(gd_plain_reset)(gd_plain_state *s, int64_t n)
 {
-    REAL *w = (REAL *)s->w, *aw = (REAL *)s->aw;
-    if (aw) {
-        double inv_b = 1.0 / s->average_b;
+    REAL *w = (REAL *)s->w, *aw = (REAL *)s->aw, a = (REAL)s->average_a, inv_b = (REAL)(1.0 / s->average_b);
+    REAL wscale = (REAL)s->wscale;
+    if (aw) { /* as BLAS axpy and scal: in the data's type */
         for (int64_t j = 0; j < n; ++j)
-            aw[j] = (REAL)((aw[j] + s->average_a * w[j]) * inv_b);
+            aw[j] = (aw[j] + a * w[j]) * inv_b;
         s->average_a = 0, s->average_b = 1;
     }
     for (int64_t j = 0; j < n; ++j)
-        w[j] *= (REAL)s->wscale;
+        w[j] *= wscale;
     s->wscale = 1;
 }
 
 /* W <- factor W (the L2 decay), in wscale; made plain again before wscale underflows (below 1e-9 for float64,
  * 1e-6 for float32, scikit-learn's thresholds). */
-static void SFX(gd_plain_scale)(gd_plain_state *s, double factor, int64_t n)
+static void SFX(gd_plain_scale)(gd_plain_state *s, REAL factor, int64_t n)
 {
     s->wscale *= factor;
     s->sq_norm *= factor * factor;
@@ -60,28 +71,30 @@ static void SFX(gd_plain_scale)(gd_plain_state *s, double factor, int64_t n)
 }
 
 /* W += update x (one row), and the norms of the weights it touched (scikit-learn's objective reads them). */
-static void SFX(gd_plain_add)(gd_plain_state *s, const SFX(gd_plain_row) *r, double update)
+static void SFX(gd_plain_add)(gd_plain_state *s, const SFX(gd_plain_row) *r, REAL update)
 {
-    REAL *w = (REAL *)s->w, step = (REAL)(update / s->wscale);
+    REAL *w = (REAL *)s->w, wscale = (REAL)s->wscale, step = update / wscale;
     double l2 = 0, l1 = 0;
     for (int64_t q = 0; q < r->nnz; ++q) {
         int64_t j = SFX(gd_row_feature)(r, q);
-        w[j] += r->x[q] * step;
+        w[j] = (REAL)(w[j] + (double)r->x[q] * step);
         l2 += (double)w[j] * w[j];
         l1 += fabs((double)w[j]);
     }
-    s->sq_norm = l2 * (s->wscale * s->wscale);
-    s->l1_norm = l1 * s->wscale;
+    s->sq_norm = l2 * (REAL)(wscale * wscale);
+    s->l1_norm = l1 * wscale;
 }
 
 /* The average after a step of `update` at averaging step k (>= 1), in Bottou's lazy form: aw moves on the touched
  * features only, average_a and average_b carry the rest. */
-static void SFX(gd_plain_average)(gd_plain_state *s, const SFX(gd_plain_row) *r, double update, double k)
+static void SFX(gd_plain_average)(gd_plain_state *s, const SFX(gd_plain_row) *r, REAL update, REAL k)
 {
     REAL *aw = (REAL *)s->aw;
     double mu = 1.0 / k, step = -update / s->wscale;
-    for (int64_t q = 0; q < r->nnz; ++q)
-        aw[SFX(gd_row_feature)(r, q)] += (REAL)(s->average_a * r->x[q] * step);
+    for (int64_t q = 0; q < r->nnz; ++q) {
+        int64_t j = SFX(gd_row_feature)(r, q);
+        aw[j] = (REAL)(aw[j] + s->average_a * r->x[q] * step);
+    }
     if (k > 1)
         s->average_b /= 1.0 - mu;
     s->average_a += mu * s->average_b * s->wscale;
@@ -100,7 +113,7 @@ static void SFX(gd_plain_l1)(gd_plain_state *s, const SFX(gd_plain_row) *r)
             w[j] = (REAL)fmax(0.0, w[j] - (s->u + q[j]) / wscale);
         else if (wscale * before < 0)
             w[j] = (REAL)fmin(0.0, w[j] + (s->u - q[j]) / wscale);
-        q[j] += (REAL)(wscale * (w[j] - before));
+        q[j] = (REAL)(q[j] + wscale * (w[j] - before));
     }
 }
 
@@ -175,7 +188,7 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
                                     double *objective)
 {
     SFX(gd_plain_row) r = SFX(gd_row_of)(d, i);
-    double p = SFX(gd_dot)(d, i, (const REAL *)s->w) * s->wscale + s->intercept;
+    double p = (REAL)(SFX(gd_plain_dot)(&r, (const REAL *)s->w) * s->wscale) + s->intercept;
     double eta = SFX(gd_plain_eta)(c, s), y = ((const REAL *)d->y)[i], dloss;
     double loss = SFX(gd_plain_loss)(c->loss, p, y, c->epsilon, &dloss);
     int skip = 0;
@@ -187,16 +200,16 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
     double update = SFX(gd_plain_update)(c, &r, eta, loss, dloss, p, y, &skip);
     if (skip)
         return loss;
-    update *= (y > 0 ? c->weight_pos : c->weight_neg) * (d->weight ? d->weight[i] : 1.0);
+    update *= (REAL)(y > 0 ? c->weight_pos : c->weight_neg) * (REAL)(d->weight ? d->weight[i] : 1.0);
     if (c->penalty >= GD_PENALTY_L2)
-        SFX(gd_plain_scale)(s, fmax(0.0, 1.0 - (1.0 - c->l1_ratio) * eta * c->alpha), d->n_features);
+        SFX(gd_plain_scale)(s, (REAL)fmax(0.0, 1.0 - (1.0 - c->l1_ratio) * eta * c->alpha), d->n_features);
     if (update != 0) {
-        SFX(gd_plain_add)(s, &r, update);
+        SFX(gd_plain_add)(s, &r, (REAL)update);
         if (c->fit_intercept)
             s->intercept += update * c->intercept_decay;
     }
     if (c->average > 0 && c->average <= s->t) {
-        SFX(gd_plain_average)(s, &r, update, s->t - c->average + 1);
+        SFX(gd_plain_average)(s, &r, (REAL)update, (REAL)(s->t - c->average + 1));
         s->average_intercept += (s->intercept - s->average_intercept) / (s->t - c->average + 1);
     }
     if (c->penalty == GD_PENALTY_L1 || c->penalty == GD_PENALTY_ELASTICNET) {

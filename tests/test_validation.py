@@ -180,6 +180,8 @@ CALLS = {
     "gdfast.Curriculum": gd.Curriculum,
     "gdfast.EarlyStopping": gd.EarlyStopping,
     "gdfast.GDClassifier": lambda **kw: gd.GDClassifier(**kw).fit(*_classification()),
+    "losses.loss_gradient": lambda **kw: gd.losses.loss_gradient("huber", np.zeros((2, 1)), np.zeros(2),
+                                                                 np.zeros((1, 1)), np.zeros(1), **kw),
     "gdfast.GDRegressor": lambda **kw: gd.GDRegressor(**kw).fit(_classification()[0], _classification()[0][:, 1]),
     **{f"schedules.{name}": getattr(gd.schedules, name)
        for name in ("StepDecay", "Exponential", "InverseTime", "Optimal", "Cosine", "Threshold")},
@@ -219,16 +221,18 @@ OUT_OF_RANGE = {"lr": -1.0, "gamma": 1.0, "beta1": 1.0, "beta2": -0.5, "eps": 0.
 # this value.
 ARGUMENTS = {
     "gdfast.fit": {"batch_size": 0, "epochs": 0, "alpha": -1.0, "intercept_scale": -0.5, "validation_fraction": 1.0,
-                   "n_threads": 0, "lr": -1.0},
-    "gdfast.Trainer": {"batch_size": 0, "alpha": -1.0, "intercept_scale": -0.5, "n_threads": 0, "lr": -1.0},
+                   "n_threads": 0, "lr": -1.0, "epsilon": -0.1},
+    "gdfast.Trainer": {"batch_size": 0, "alpha": -1.0, "intercept_scale": -0.5, "n_threads": 0, "lr": -1.0,
+                       "epsilon": -0.1},
     "gdfast.Trainer.fit": {"epochs": 0, "validation_fraction": 1.0},
     "gdfast.minimize": {"maxiter": -1, "gtol": -1e-6, "ftol": math.nan, "xtol": -1.0, "lr": -1.0},
     "gdfast.set_num_threads": {"n": 0},
     "gdfast.GradientNoise": {"eta": -0.3, "gamma": math.inf},
     "gdfast.Curriculum": {"mix": 1.5},
     "gdfast.EarlyStopping": {"patience": -1, "min_delta": -1.0},
-    "gdfast.GDClassifier": {"lr": -1.0, "alpha": -1.0, "batch_size": 0, "max_iter": 0, "validation_fraction": 0.0,
-                            "n_iter_no_change": -1, "n_threads": 0},
+    "gdfast.GDClassifier": {"eta0": 0.0, "alpha": -1.0, "l1_ratio": 1.5, "tol": -1e-3, "epsilon": -0.1,
+                            "power_t": math.inf, "batch_size": 0, "max_iter": 0, "validation_fraction": 0.0,
+                            "n_iter_no_change": 0, "n_threads": 0},
     "schedules.StepDecay": {"factor": 0.0, "every": 0},
     "schedules.Exponential": {"decay": 1.5},
     "schedules.InverseTime": {"k": -1.0, "power": math.nan},
@@ -300,6 +304,25 @@ EXTRA_ROWS = [
     ("datasets.power_law_features", "exponent", 1.0, ValueError, r"^exponent must not be 1"),
     ("viz.trajectories", "lr", {"adam": "0.1"}, TypeError, r"^lr\['adam'\] must be a real number"),
     ("gdfast.Adam", "lr", np.array([0.1]), TypeError, r"^lr must be a real number in \[0, inf\), got array\(\[0.1\]\)"),
+    # scikit-learn's average and verbose take a bool too
+    ("gdfast.GDClassifier", "average", 0, ValueError, r"^average must be a bool or an int >= 1, got 0$"),
+    ("gdfast.GDClassifier", "average", "1", TypeError, r"^average must be a bool or an int >= 1, got '1' \(str\)$"),
+    ("gdfast.GDRegressor", "average", 2.5, TypeError, r"^average must be a bool or an int >= 1, got 2.5 \(float\)"),
+    ("gdfast.GDClassifier", "verbose", -1, ValueError, r"^verbose must be a bool or an int >= 0, got -1$"),
+    ("gdfast.GDRegressor", "verbose", "1", TypeError, r"^verbose must be a bool or an int >= 0, got '1' \(str\)$"),
+    ("gdfast.GDClassifier", "n_jobs", "2", TypeError, r"^n_jobs must be None or an int, got '2' \(str\)$"),
+    ("gdfast.GDClassifier", "class_weight", [1.0, 2.0], TypeError, r"^class_weight must be None, 'balanced' or a dict"),
+    ("gdfast.GDClassifier", "class_weight", {7: 2.0}, ValueError, r"class_weight names classes \[7\] that y does"),
+    ("gdfast.GDClassifier", "loss", "cross", ValueError, r"^loss must be one of \['hinge', 'log_loss'"),
+    ("gdfast.GDRegressor", "loss", "hinge", ValueError, r"^loss must be one of \['squared_error', 'huber'"),
+    ("gdfast.GDClassifier", "penalty", "l3", ValueError, r"^penalty must be None or one of"),
+    ("gdfast.GDClassifier", "learning_rate", "fast", ValueError, r"^learning_rate must be"),
+    ("gdfast.GDClassifier", "fit_intercept", 1, TypeError, r"^fit_intercept must be a bool, got 1 \(int\)$"),
+    ("gdfast.GDClassifier", "warm_start", 1, TypeError, r"^warm_start must be a bool, got 1 \(int\)$"),
+    ("gdfast.GDRegressor", "warm_start", "no", TypeError, r"^warm_start must be a bool, got 'no' \(str\)$"),
+    ("gdfast.GDRegressor", "verbose", -2, ValueError, r"^verbose must be a bool or an int >= 0, got -2$"),
+    ("losses.loss_gradient", "epsilon", -1.0, ValueError, r"^epsilon must be finite and in \[0, inf\), got -1.0$"),
+    ("losses.loss_gradient", "epsilon", "0.1", TypeError, r"^epsilon must be a real number"),
 ]
 
 
@@ -399,6 +422,8 @@ EXEMPT = {
     "functions.Surface": "a record of the built-in pictures' settings",
     "losses.data": "its counts come from losses.features(X)",
     "losses.targets": "its counts come from losses.features(X)",
+    "losses.example_weights": "its count comes from losses.features(X)",
+    "losses.mean_loss": "the training loop's: its examples and epsilon were checked by the Trainer",
     "distributed.Center.exchange": "the EASGD center's protocol: alpha is easgd's, checked there",
     **{f"schedules.{name}.{method}": "the training loop's protocol: eta0 and the counters are checked by it"
        for name in ("Schedule", "Constant", "StepDecay", "Exponential", "InverseTime", "Optimal", "Cosine",
@@ -410,7 +435,7 @@ EXEMPT_ARGUMENTS = {"seed": "numpy.random.default_rng checks a seed (an int, a S
 def test_every_numeric_parameter_of_the_public_api_has_rows():
     callables = _callables()
     numeric = _numeric_names(callables)
-    covered = {(key, argument) for key, argument, *_ in _rows()}
+    covered = {(key, argument) for key, argument, *_ in _rows() + EXTRA_ROWS}
     missing = [f"{key}({name})" for key, obj in sorted(callables.items()) if key not in EXEMPT
                for name in _parameters(obj) if name in numeric and name not in EXEMPT_ARGUMENTS
                and (key, name) not in covered]

@@ -77,6 +77,18 @@ class _Average(_validate.Constraint):
         return Integer(1).convert(value)
 
 
+class _Verbose(_validate.Constraint):
+    """A bool or an int >= 0 (scikit-learn's "verbose")."""
+
+    def describe(self, error=TypeError):
+        return "a bool or an int >= 0"
+
+    def convert(self, value):
+        if isinstance(value, (bool, np.bool_)):
+            return int(value)
+        return Integer(0).convert(value)
+
+
 class _ClassWeight(_validate.Constraint):
     def describe(self, error=TypeError):
         return "None, 'balanced' or a dict class -> weight"
@@ -91,7 +103,7 @@ _BOOL = _Bool()
 CONSTRAINTS = {
     "penalty": NoneOr(Options("l2", "l1", "elasticnet")), "alpha": NONNEGATIVE, "l1_ratio": NoneOr(Real(0, 1)),
     "fit_intercept": _BOOL, "max_iter": COUNT, "tol": NoneOr(NONNEGATIVE), "shuffle": _BOOL,
-    "verbose": Integer(0), "epsilon": NONNEGATIVE, "n_jobs": NoneOr(Integer()), "learning_rate":
+    "verbose": _Verbose(), "epsilon": NONNEGATIVE, "n_jobs": NoneOr(Integer()), "learning_rate":
     Options(*plain_sgd.LEARNING_RATES), "eta0": Real(0, None, "neither"), "power_t": Real(),
     "early_stopping": _BOOL, "validation_fraction": FRACTION, "n_iter_no_change": COUNT,
     "class_weight": _ClassWeight(), "warm_start": _BOOL, "average": _Average(), "optimizer": OPTIMIZER_NAMES,
@@ -634,10 +646,11 @@ GDRegressor.__doc__ += _PARAMS_DOC
 
 
 def _initial(init, shape, dtype, name, reshape):
-    """A starting array of shape (zeros without init), of the data's dtype (a C-contiguous copy if init is not)."""
+    """A starting array of shape (zeros without init), of the data's dtype: a copy (scikit-learn trains in the
+    caller's coef_init array itself; gdfast leaves it as it was)."""
     if init is None:
         return np.zeros(shape, dtype)
-    out = np.asarray(init, dtype=dtype, order="C")
+    out = np.array(init, dtype=dtype, order="C")
     if reshape:
         out = out.reshape(-1)
     if out.shape != shape and not (name == "intercept_init" and out.shape == () and shape == (1,)):

@@ -128,6 +128,7 @@ def loss_gradient(loss, X, y, W, b, classes=None, sample_weight=None, epsilon=0.
     classes, where it is the number of classes); y: targets as for :func:`gdfast.fit` (classes in sorted
     order); sample_weight: n weights (None: 1); epsilon: the huber and epsilon-insensitive losses'."""
     loss = loss_name(loss)
+    epsilon = _validate.check({"epsilon": _validate.NONNEGATIVE}, {"epsilon": epsilon})["epsilon"]
     arrays, n, d, dtype = features(X)
     y_enc, _, K = targets(loss, y, n, dtype, classes)
     weight = example_weights(sample_weight, n)
