@@ -12,6 +12,16 @@
 
 static int64_t gd_min_per_thread = GD_MIN_PER_THREAD;
 
+/* The rule each kernel computes (a framework's form: its rule of the survey). */
+static const int gd_kernel_rule[] = {
+#define GD_RULE(name, n_slots, work, catch_up) GD_RULE_##name,
+#include "rules.def"
+#undef GD_RULE
+#define GD_VARIANT(name, rule, n_slots, work, catch_up) GD_RULE_##rule,
+#include "variants.def"
+#undef GD_VARIANT
+};
+
 static const int64_t gd_rule_work[] = {
 #define GD_RULE(name, n_slots, work, catch_up) work,
 #include "kernels.def"

@@ -63,6 +63,18 @@ typedef struct {
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];
     const gd_exact *w_exact; /* CSR data in the exact sparse mode, else NULL */
     int n_threads;
+    /* The L1 penalty (linear_impl.h, gd_penalise_l1) on the weights each step touches: l1 > 0 its weight; for the
+     * fixed-rate rules (sgd, momentum, nag) Tsuruoka's cumulative form, with l1_u the penalty so far (one
+     * double, advanced in place) and l1_q what it has taken from each weight (n_features x K); NULL otherwise. */
+    double l1;
+    double *l1_u;
+    void *l1_q;
+    /* Averaging (Polyak-Ruppert): with avg_w not NULL, avg_w (n_features x K) and avg_b (K) are the means of W and
+     * b over the steps t >= avg_start; on CSR data avg_stamp (n_features int64) holds the step at which each
+     * feature's mean was last brought up to date (the weights of the other features did not move since). */
+    void *avg_w, *avg_b;
+    int64_t *avg_stamp;
+    int64_t avg_start;
     int64_t n_hot;       /* Hogwild! with batches of one: features 0..n_hot-1 and b live on per-thread replicas */
     int64_t merge_every; /* a thread adds its replicas' changes to the shared rows every this many steps */
     gd_scratch *scratch;
@@ -72,7 +84,8 @@ typedef struct {
  * its losses (each times its example's weight) plus alpha * W (L2) and takes one step of the rule at step number hyper->t + s + 1 with learning
  * rate lr[s] and gradient noise N(0, noise_sd[s]^2) on each coordinate it computes (none where noise_sd[s] is 0).
  * On dense data the penalty and the noise reach every coordinate; on CSR data the touched ones, except for SGD
- * on one thread, whose W is scaled so that the penalty reaches every weight.
+ * on one thread without L1 penalty or averaging, whose W is scaled so that the L2 penalty reaches every weight.
+ * After each step: the L1 penalty (m->l1) and the averages (m->avg_w) of the weights the step touched.
  * With m->n_threads > 1 on CSR data this is Hogwild! (Niu et al., 2011): the threads take contiguous shares of
  * order, in batches, and update W, b and their state without locks (relaxed atomic loads and stores); the k-th
  * batch of thread i is step k * n_threads + i, so lr and noise_sd need

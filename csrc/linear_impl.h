@@ -273,24 +273,138 @@ static double SFX(gd_batch_gradient)(const gd_model *m, const gd_data *d, const 
     return total;
 }
 
-/* The step of that batch: b at h_intercept, W at h (on the rows the gradient holds, on CSR data). */
+/* ---- the L1 penalty and averaging, on the weights a step touched ------------------------------------------ */
+
+/* The rule's per-coordinate learning rate at element e after its step (the diagonal of its preconditioner, the
+ * survey's equations; a framework's form takes its rule's): eta for sgd, momentum and nag, eta / sqrt(G + eps)
+ * (adagrad), eta / sqrt(E[g^2] + eps) (rmsprop), eta RMS[dtheta] / RMS[g] (adadelta), eta / (sqrt(vhat) + eps)
+ * (adam, nadam; amsgrad with its running max), eta / u (adamax). gdfast/optim/reference.py: coordinate_rate. */
+static double SFX(gd_coordinate_rate)(const gd_model *m, int64_t e, const gd_hyper *h)
+{
+    const REAL *s0 = (const REAL *)m->w_slots[0], *s1 = (const REAL *)m->w_slots[1];
+    const REAL *s2 = (const REAL *)m->w_slots[2];
+    switch (gd_kernel_rule[m->rule]) {
+    case GD_RULE_adagrad:
+    case GD_RULE_rmsprop:
+        return h->lr / sqrt(s0[e] + h->eps);
+    case GD_RULE_adadelta:
+        return h->lr * sqrt(s1[e] + h->eps) / sqrt(s0[e] + h->eps);
+    case GD_RULE_adam:
+    case GD_RULE_nadam:
+        return h->lr / (sqrt(s1[e] * gd_inv_bias(h->beta2, h->t)) + h->eps);
+    case GD_RULE_amsgrad:
+        return h->lr / (sqrt(s2[e]) + h->eps);
+    case GD_RULE_adamax:
+        return s1[e] > 0 ? h->lr / s1[e] : h->lr;
+    default:
+        return h->lr;
+    }
+}
+
+GD_INLINE int SFX(gd_fixed_rate)(const gd_model *m)
+{
+    int rule = gd_kernel_rule[m->rule];
+    return rule == GD_RULE_sgd || rule == GD_RULE_momentum || rule == GD_RULE_nag;
+}
+
+/* The L1 penalty on element e: for the fixed-rate rules the cumulative truncation of Tsuruoka et al. (2009), the
+ * weight pulled toward 0 by u (the penalty l1 eta summed over every step so far) less what it already gave (q),
+ * never across 0; for the adaptive rules the proximal step of the rule's own rate eta_e:
+ * w <- sign(w) max(0, |w| - l1 eta_e). */
+GD_INLINE void SFX(gd_l1_element)(const gd_model *m, int64_t e, double u, const gd_hyper *h)
+{
+    REAL *w = (REAL *)m->w;
+    double before = SFX(gd_load)(&w[e]), after;
+    if (m->l1_q) {
+        REAL *q = (REAL *)m->l1_q;
+        after = before > 0 ? fmax(0.0, before - (u + q[e])) : before < 0 ? fmin(0.0, before + (u - q[e])) : 0.0;
+        SFX(gd_store)(&q[e], (REAL)(q[e] + (after - before)));
+    } else {
+        double cut = m->l1 * SFX(gd_coordinate_rate)(m, e, h);
+        after = before > cut ? before - cut : before < -cut ? before + cut : 0.0;
+    }
+    SFX(gd_store)(&w[e], (REAL)after);
+}
+
+/* A feature's mean brought up to step t - 1 (its weight unchanged since avg_stamp[j]), before its step at t. */
+GD_INLINE void SFX(gd_average_catch_up)(const gd_model *m, int64_t j, int64_t t)
+{
+    REAL *avg = (REAL *)m->avg_w, *w = (REAL *)m->w;
+    int64_t K = m->n_outputs, seen = m->avg_stamp[j] - m->avg_start + 1, now = t - m->avg_start;
+    seen = seen > 0 ? seen : 0;
+    if (now > seen)
+        for (int64_t k = 0; k < K; ++k)
+            avg[j * K + k] += (SFX(gd_load)(&w[j * K + k]) - avg[j * K + k]) * (REAL)(1.0 - (double)seen / now);
+}
+
+/* After the step at t: the means of the given elements (every one of W when rows is NULL) and of b. */
+static void SFX(gd_average_step)(const gd_model *m, const void *rows, int rows_is_64, int64_t n, int64_t t)
+{
+    REAL *avg = (REAL *)m->avg_w, *w = (REAL *)m->w, *avg_b = (REAL *)m->avg_b, *b = (REAL *)m->b;
+    int64_t K = m->n_outputs, k_t = t - m->avg_start + 1;
+    if (k_t < 1)
+        return;
+    REAL inv = (REAL)(1.0 / (double)k_t);
+    for (int64_t q = 0; q < n; ++q) {
+        int64_t j = rows ? gd_index(rows, rows_is_64, q) : q;
+        for (int64_t k = 0; k < K; ++k)
+            avg[j * K + k] += (SFX(gd_load)(&w[j * K + k]) - avg[j * K + k]) * inv;
+        if (m->avg_stamp)
+            m->avg_stamp[j] = t;
+    }
+    for (int64_t k = 0; k < K; ++k)
+        avg_b[k] += (SFX(gd_load)(&b[k]) - avg_b[k]) * inv;
+}
+
+/* The penalty and the averages around a step of the rows (rows NULL: every feature, dense data): before=1 the
+ * averages' catch-up, before=0 the L1 penalty at the step's cumulative total u, then the averages. */
+static void SFX(gd_around_step)(const gd_model *m, const void *rows, int rows_is_64, int64_t n, double u,
+                                const gd_hyper *h, int before)
+{
+    int64_t K = m->n_outputs;
+    if (before) {
+        for (int64_t q = 0; m->avg_stamp && q < n; ++q)
+            SFX(gd_average_catch_up)(m, gd_index(rows, rows_is_64, q), h->t);
+        return;
+    }
+    for (int64_t q = 0; m->l1 > 0 && q < n; ++q) {
+        int64_t j = rows ? gd_index(rows, rows_is_64, q) : q;
+        for (int64_t k = 0; k < K; ++k)
+            SFX(gd_l1_element)(m, j * K + k, u, h);
+    }
+    if (m->avg_w)
+        SFX(gd_average_step)(m, rows, rows_is_64, n, h->t);
+}
+
+/* The step of that batch: b at h_intercept, W at h (on the rows the gradient holds, on CSR data), with the L1
+ * penalty (u: its cumulative total at this step) and the averages around it. */
 static void SFX(gd_batch_step)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t first_example,
                                int64_t n_examples, int64_t n_touched, const gd_hyper *h,
-                               const gd_hyper *h_intercept, int shared)
+                               const gd_hyper *h_intercept, int shared, double u)
 {
     const REAL *values = (const REAL *)x->values;
-    SFX(gd_step_intercept)(m, x, h_intercept, shared);
-    if (d->dense) {
-        SFX(gd_step_dense)(m, d, x, h);
-    } else if (n_examples == 1) {
+    const void *rows = NULL;
+    int rows_is_64 = 1;
+    int64_t n = d->n_features;
+    if (!d->dense && n_examples == 1) {
         const gd_csr *g = &d->csr;
         int64_t p0 = gd_index(g->indptr, g->index_is_64, first_example);
-        int64_t n = gd_index(g->indptr, g->index_is_64, first_example + 1) - p0;
-        const char *rows = (const char *)g->indices + p0 * (g->index_is_64 ? 8 : 4);
-        SFX(gd_step_rows)(m, d->n_features, rows, g->index_is_64, n, values, h, shared);
-    } else {
-        SFX(gd_step_rows)(m, d->n_features, x->touched, 1, n_touched, values, h, shared);
+        n = gd_index(g->indptr, g->index_is_64, first_example + 1) - p0;
+        rows = (const char *)g->indices + p0 * (g->index_is_64 ? 8 : 4);
+        rows_is_64 = g->index_is_64;
+    } else if (!d->dense) {
+        rows = x->touched, n = n_touched;
     }
+    int around = m->l1 > 0 || m->avg_w;
+    if (around)
+        SFX(gd_around_step)(m, rows, rows_is_64, n, u, h, 1);
+    SFX(gd_step_intercept)(m, x, h_intercept, shared);
+    if (d->dense)
+        SFX(gd_step_dense)(m, d, x, h);
+    else
+        SFX(gd_step_rows)(m, d->n_features, rows, rows_is_64, n, values, h, shared);
+    if (around)
+        SFX(gd_around_step)(m, rows, rows_is_64, n, u, h, 0);
 }
 
 /* W *= scale: a scaled W made plain again. */
@@ -311,7 +425,7 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
                                    const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
 {
     const gd_scratch *x = &m->scratch[0];
-    int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0;
+    int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0 && m->l1 == 0 && !m->avg_w;
     double scale = 1, total = 0;
     int64_t s = 0, n_touched;
     for (int64_t start = 0; start < n_order; start += batch_size, ++s) {
@@ -335,7 +449,9 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
             }
             h_w.lr /= scale;
         }
-        SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h_w, &h, 0);
+        if (m->l1_u)
+            *m->l1_u += m->l1 * h.lr;
+        SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h_w, &h, 0, m->l1_u ? *m->l1_u : 0);
     }
     if (scaled)
         SFX(gd_unscale)(m, d, &scale);
@@ -438,7 +554,8 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, batch = base, s = tid;
         const gd_scratch *x = &m->scratch[tid];
         double sum = 0; /* local: the threads' entries of totals and last_step share cache lines */
-        int replicated = m->n_hot > 0 && batch_size == 1;
+        double u = m->l1_u ? *m->l1_u : 0; /* the cumulative L1 penalty as this thread sees it: its steps count nt */
+        int replicated = m->n_hot > 0 && batch_size == 1 && m->l1 == 0 && !m->avg_w;
         if (replicated)
             SFX(gd_merge)(m, x, 1);
         for (int64_t start = lo, k = 1; start < hi; start += batch_size, s += nt, ++k) {
@@ -454,7 +571,8 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
             } else {
                 sum += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s], ++batch,
                                               &n_touched);
-                SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1);
+                u += m->l1 * h.lr * nt;
+                SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1, u);
             }
         }
         if (replicated)
@@ -463,7 +581,10 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         last_step[tid] = hi > lo ? s - nt + 1 : 0;
     }
     *stamp_base = base + n_order; /* above every batch number a thread used */
-    return gd_threads_total(totals, last_step, n_threads, n_steps);
+    double total = gd_threads_total(totals, last_step, n_threads, n_steps);
+    for (int64_t s = 0; m->l1_u && s < *n_steps; ++s)
+        *m->l1_u += m->l1 * lr[s];
+    return total;
 }
 
 static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,

@@ -114,6 +114,13 @@ cdef extern from "linear.h" nogil:
         void *b_slots[GD_MAX_SLOTS]
         const gd_exact *w_exact
         int n_threads
+        double l1
+        double *l1_u
+        void *l1_q
+        void *avg_w
+        void *avg_b
+        int64_t *avg_stamp
+        int64_t avg_start
         int64_t n_hot
         int64_t merge_every
         gd_scratch *scratch

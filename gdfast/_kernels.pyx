@@ -387,17 +387,25 @@ MAX_SLOTS = GD_MAX_SLOTS
 
 cdef class LinearModel:
     """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and one
-    scratch set per thread (dicts of the buffers linear.h lists), pointers taken once. All of one dtype,
-    C-contiguous, checked by the caller."""
+    scratch set per thread (dicts of the buffers linear.h lists), pointers taken once; with l1 > 0, l1_u (one
+    float64) and, for the fixed-rate rules, l1_q (like W); with averaging, avg_w, avg_b (like W and b) and, on CSR
+    data, avg_stamp (n_features int64). All of one dtype, C-contiguous, checked by the caller."""
     cdef gd_model model
     cdef object keep_alive
     cdef int64_t stamp_base
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
                   list scratch, SparseState w_state, bint fit_intercept, double intercept_scale,
-                  int64_t n_hot=0, int64_t merge_every=1, double epsilon=0.0):
+                  int64_t n_hot=0, int64_t merge_every=1, double epsilon=0.0, double l1=0.0, l1_u=None, l1_q=None,
+                  avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1):
         cdef int t
-        self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state)
+        self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state, l1_u, l1_q, avg_w, avg_b, avg_stamp)
+        self.model.l1, self.model.avg_start = l1, avg_start
+        self.model.l1_u = NULL if l1_u is None else <double *>cnp.PyArray_DATA(<cnp.ndarray?>l1_u)
+        self.model.l1_q = NULL if l1_q is None else cnp.PyArray_DATA(<cnp.ndarray?>l1_q)
+        self.model.avg_w = NULL if avg_w is None else cnp.PyArray_DATA(<cnp.ndarray?>avg_w)
+        self.model.avg_b = NULL if avg_b is None else cnp.PyArray_DATA(<cnp.ndarray?>avg_b)
+        self.model.avg_stamp = NULL if avg_stamp is None else <int64_t *>cnp.PyArray_DATA(<cnp.ndarray?>avg_stamp)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
         self.model.intercept_scale, self.model.epsilon = intercept_scale, epsilon
         self.model.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE

@@ -158,6 +158,19 @@ class Threads(NoneOr):
         return min(_kernels.get_num_threads(), _kernels.MAX_THREADS) if n is None else n
 
 
+class Average(Constraint):
+    """Polyak-Ruppert averaging: False (none), True (from the first step) or the step to start at (an int >= 1);
+    converted to that step, 0 for none."""
+
+    def describe(self, error=TypeError):
+        return "a bool or an int >= 1"
+
+    def convert(self, value):
+        if isinstance(value, (bool, np.bool_)):
+            return int(value)
+        return Integer(1).convert(value)
+
+
 def check(table, values, label="{}"):
     """The values (a dict argument name -> value), each checked against its constraint in table (argument name
     -> Constraint) and converted: a dict in the order of values (so ``a, b = check(T, {"a": a, "b": b}).values()``).
@@ -170,6 +183,7 @@ COUNT = Integer(1)  # epochs, batch sizes, ranks, replicas, layer widths
 NONNEGATIVE = Real(0, None)  # penalties, learning rates, decay and noise constants
 FRACTION = Real(0, 1, "neither")  # a share of the examples held out
 N_THREADS = Threads()
+AVERAGE = Average()
 SPARSE_MODES = Options("lazy", "exact")
 
 # The update rules' hyperparameters: the kernels need lr >= 0, gamma and the betas in [0, 1) and eps > 0.

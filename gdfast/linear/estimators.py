@@ -16,8 +16,9 @@ Two paths compute a fit:
 - any other setting trains by gdfast's :class:`gdfast.Trainer`: the rule ``optimizer`` at ``eta0`` under the
   schedule ``learning_rate`` names (or ``schedule``), mini-batches, threads; one-vs-rest in one pass over the
   data (every class's output at each example), sample x class weights, the L2 penalty, the tol rule as early
-  stopping on the training loss. The L1 and elastic-net penalties, averaging and the passive-aggressive rates
-  are scikit-learn's SGD's only (a ValueError says so).
+  stopping on the training loss; the L1 and elastic-net penalties (cumulative for sgd, momentum and nag, a
+  proximal step of the rule's own rate for the adaptive rules) and averaging of any rule. The passive-aggressive
+  rates are scikit-learn's SGD's only (a ValueError says so).
 
 gdfast's loss names are aliases of scikit-learn's ("logistic" = "log_loss", "squared" = "squared_error");
 "softmax" (the multinomial loss) is gdfast's, on the Trainer path.
@@ -65,18 +66,6 @@ class _Bool(_validate.Constraint):
         return bool(value)
 
 
-class _Average(_validate.Constraint):
-    """False, True (averaging from the first step) or the step to start at (an int >= 1)."""
-
-    def describe(self, error=TypeError):
-        return "a bool or an int >= 1"
-
-    def convert(self, value):
-        if isinstance(value, (bool, np.bool_)):
-            return int(value)
-        return Integer(1).convert(value)
-
-
 class _Verbose(_validate.Constraint):
     """A bool or an int >= 0 (scikit-learn's "verbose")."""
 
@@ -106,7 +95,7 @@ CONSTRAINTS = {
     "verbose": _Verbose(), "epsilon": NONNEGATIVE, "n_jobs": NoneOr(Integer()), "learning_rate":
     Options(*plain_sgd.LEARNING_RATES), "eta0": Real(0, None, "neither"), "power_t": Real(),
     "early_stopping": _BOOL, "validation_fraction": FRACTION, "n_iter_no_change": COUNT,
-    "class_weight": _ClassWeight(), "warm_start": _BOOL, "average": _Average(), "optimizer": OPTIMIZER_NAMES,
+    "class_weight": _ClassWeight(), "warm_start": _BOOL, "average": _validate.AVERAGE, "optimizer": OPTIMIZER_NAMES,
     "batch_size": NoneOr(COUNT), "n_threads": N_THREADS,
 }
 
@@ -218,18 +207,16 @@ class _GDEstimator(BaseEstimator):
 
     def _trainer_options(self, values, classes=None, init=None):
         """A Trainer for this estimator's settings (the Trainer path)."""
-        for name, off in (("penalty", ("l1", "elasticnet")), ("learning_rate", ("pa1", "pa2"))):
-            if values[name] in off:
-                raise ValueError(f"{name}={values[name]!r} is scikit-learn's SGD's only: use optimizer='sgd', "
-                                 "batch_size=1 and one thread (n_threads=1) for it")
-        if values["average"]:
-            raise ValueError("average is scikit-learn's SGD's only: use optimizer='sgd', batch_size=1, n_threads=1")
+        if values["learning_rate"] in ("pa1", "pa2"):
+            raise ValueError(f"learning_rate={values['learning_rate']!r} (passive-aggressive) is scikit-learn's SGD's "
+                             "only: use optimizer='sgd', batch_size=1 and one thread (n_threads=1) for it")
         hyper = dict(self.optimizer_params or {}, lr=values["eta0"])
         if self.convention != "survey":
             hyper["convention"] = self.convention
         loss = losses.loss_name(values["loss"])
         return _train.Trainer(
-            loss, values["optimizer"], alpha=values["alpha"] if values["penalty"] else 0.0,
+            loss, values["optimizer"], alpha=values["alpha"], penalty=values["penalty"],
+            l1_ratio=values["l1_ratio"] if values["l1_ratio"] is not None else 0.15, average=self.average,
             fit_intercept=values["fit_intercept"], schedule=self._schedule(values), shuffle=values["shuffle"],
             gradient_noise=self.gradient_noise, curriculum=self.curriculum, random_state=self.random_state,
             progress=self.progress, classes=classes, init=init, n_threads=values["n_threads"],

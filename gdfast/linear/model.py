@@ -11,13 +11,31 @@ class LinearModel:
     classifier (K = 1 for two classes), ``intercept_`` (K,), ``classes_`` (classifiers), ``history_`` (one dict
     per epoch: epoch, train_loss, val_loss, lr, seconds, examples_per_second) and ``optimizer_``."""
 
-    def __init__(self, loss, W, b, classes, history, optimizer, eta0):
+    def __init__(self, loss, W, b, classes, history, optimizer, eta0, penalty_state=None):
         self.loss, self.classes_, self.history_, self.optimizer_ = loss, classes, history, optimizer
         self._W, self._b, self._eta0 = W, b, eta0  # eta0: the lr a schedule starts from
         self._trainer = None  # the Trainer training it (gdfast.linear.trainer), which knows how to continue it
         self._saved_resume = None  # the same, for a model read back without its trainer
-        self.coef_ = W[:, 0] if classes is None else W.T
-        self.intercept_ = b
+        # The L1 penalty's and the averages' arrays (the Trainer's, live): l1_u, l1_q, avg_w, avg_b, avg_stamp
+        self._penalty_state = dict(penalty_state or {})
+        self._average_from = None  # averaging: the model's parameters are the means once a step t >= this is taken
+
+    @property
+    def _params(self):
+        """(W, b) the model predicts with: the averages once averaging has begun, else the iterate."""
+        start, state = self._average_from, self._penalty_state
+        if start is not None and self.optimizer_ is not None and self.optimizer_.t >= start:
+            return state["avg_w"], state["avg_b"]
+        return self._W, self._b
+
+    @property
+    def coef_(self):
+        W = self._params[0]
+        return W[:, 0] if self.classes_ is None else W.T
+
+    @property
+    def intercept_(self):
+        return self._params[1]
 
     @property
     def _resume(self):
@@ -35,8 +53,10 @@ class LinearModel:
     def _encode(self, prefix=""):
         """(meta, arrays): W, b, classes, history, the optimizer's encoding (its arrays under ``opt.``, but for
         W and b) and what continuing the training needs (the trainer's streams, schedule and records)."""
-        meta = {"loss": self.loss, "history": self.history_, "eta0": self._eta0, "optimizer": None, "resume": None}
+        meta = {"loss": self.loss, "history": self.history_, "eta0": self._eta0, "optimizer": None, "resume": None,
+                "penalty_state": sorted(self._penalty_state), "average_from": self._average_from}
         arrays = {f"{prefix}W": self._W, f"{prefix}b": self._b}
+        arrays.update({f"{prefix}state.{name}": a for name, a in self._penalty_state.items()})
         if self.classes_ is not None:
             arrays[f"{prefix}classes"] = self.classes_
         if self.optimizer_ is not None:
@@ -54,7 +74,9 @@ class LinearModel:
         opt = None
         if meta["optimizer"] is not None:
             opt = Optimizer._decode(meta["optimizer"], arrays, prefix + "opt.", [W, b])
-        model = cls(meta["loss"], W, b, arrays.get(f"{prefix}classes"), meta["history"], opt, meta["eta0"])
+        state = {name: checkpoint.writeable(arrays[f"{prefix}state.{name}"]) for name in meta.get("penalty_state", ())}
+        model = cls(meta["loss"], W, b, arrays.get(f"{prefix}classes"), meta["history"], opt, meta["eta0"], state)
+        model._average_from = meta.get("average_from")
         if meta["resume"] is not None:
             model._resume = _decode_resume(meta["resume"], arrays, prefix)
         return model
@@ -71,9 +93,10 @@ class LinearModel:
     def decision_function(self, X):
         """x W + b: (n,) for one output, (n, K) for K classes (more than two)."""
         _, _, d, dtype = losses.features(X)
-        if d != self._W.shape[0]:
+        if d != self._params[0].shape[0]:
             raise ValueError(f"X has {d} features, the model {self._W.shape[0]}")
-        z = np.asarray(X @ self._W.astype(dtype, copy=False)) + self._b
+        W, b = self._params
+        z = np.asarray(X @ W.astype(dtype, copy=False)) + b
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X):

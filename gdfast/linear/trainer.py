@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _kernels, _validate
 from .._progress import progress_bar
-from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr
+from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr, Options, Real
 from ..optim import schedules
 from ..optim._sparse import LAZY
 from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
@@ -27,7 +27,10 @@ from .model import LinearModel
 # A Trainer's numbers and names, and its fit's (gdfast._validate); batch_size's upper bound, the number of
 # examples, is checked once the data is known.
 TRAINER_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT), "alpha": NONNEGATIVE,
-                       "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS, "epsilon": NONNEGATIVE}
+                       "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS, "epsilon": NONNEGATIVE,
+                       "penalty": NoneOr(Options("l2", "l1", "elasticnet")), "l1_ratio": Real(0, 1),
+                       "average": _validate.AVERAGE}
+FIXED_RATE_RULES = ("sgd", "momentum", "nag")  # their L1 penalty is cumulative (Tsuruoka et al., 2009)
 FIT_CONSTRAINTS = {"epochs": COUNT, "validation_fraction": NoneOr(FRACTION)}
 
 _DOC_OPTIONS = """
@@ -39,8 +42,14 @@ _DOC_OPTIONS = """
     left out of the epoch (it takes no step and counts none).
     optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...).
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
-    of b. Each step minimises the mean loss of its batch plus alpha/2 ||W||^2 (on CSR data the penalty's
-    gradient is applied to the features a batch touches, the lazy convention of sparse SGD).
+    of b. Each step minimises the mean loss of its batch plus the penalty: alpha/2 ||W||^2 (penalty "l2", the
+    default), alpha ||W||_1 ("l1"), alpha (l1_ratio ||W||_1 + (1 - l1_ratio)/2 ||W||^2) ("elasticnet", scikit-learn's
+    form) or none (None). The L2 part is in the gradient; the L1 part follows each step on the weights it touched:
+    for sgd, momentum and nag the cumulative truncation of Tsuruoka et al. (2009), for the adaptive rules the
+    proximal step of the rule's own per-coordinate rate (gdfast.optim.reference.l1_proximal). On CSR data both
+    reach the features a batch touches, the lazy convention of sparse SGD.
+    average: True, or the step to start at, for Polyak-Ruppert averaging: the model's parameters are then the
+    means of the iterates from that step on (lazily on CSR data), any rule.
     schedule: a gdfast.schedules.Schedule or its name; it scales the optimizer's lr per step or per epoch ("optimal"
     is scikit-learn's rate for this fit's alpha, which must then be > 0).
     shuffle: a new order of the examples every epoch (seeded by random_state).
@@ -82,15 +91,18 @@ class Trainer:
     def __init__(self, loss, optimizer="sgd", *, batch_size=None, alpha=0.0, fit_intercept=True,
                  intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
                  gradient_noise=None, random_state=None, callbacks=(), progress=True, classes=None, init=None,
-                 n_threads=None, epsilon=0.1, **hyperparameters):
+                 n_threads=None, epsilon=0.1, penalty="l2", l1_ratio=0.15, average=False, **hyperparameters):
         self.loss = losses.loss_name(loss)
         for name in ("sparse", "check_finite"):
             if name in hyperparameters:
                 raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
-        optimizer, batch_size, alpha, intercept_scale, n_threads, self.epsilon = _validate.check(
+        (optimizer, batch_size, alpha, intercept_scale, n_threads, self.epsilon, penalty, l1_ratio,
+         self.average) = _validate.check(
             TRAINER_CONSTRAINTS, {"optimizer": optimizer, "batch_size": batch_size, "alpha": alpha,
-                                  "intercept_scale": intercept_scale, "n_threads": n_threads,
-                                  "epsilon": epsilon}).values()
+                                  "intercept_scale": intercept_scale, "n_threads": n_threads, "epsilon": epsilon,
+                                  "penalty": penalty, "l1_ratio": l1_ratio, "average": average}).values()
+        share = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, None: None}[penalty]
+        self._l2, self._l1 = (0.0, 0.0) if share is None else (alpha * (1 - share), alpha * share)
         if init is not None and not isinstance(init, LinearModel):
             raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
         self.optimizer_name, self.batch_size = optimizer, batch_size
@@ -167,7 +179,7 @@ class Trainer:
         noise = self.gradient_noise.sd(opt.t, n_steps) if self.gradient_noise else np.zeros(n_steps)
         start = time.perf_counter()
         order = np.ascontiguousarray(order, np.int64)  # no copy: already int64
-        total, steps = self._c_model.epoch(train, order, int(batch), self.alpha, opt._kernel_args, opt.t, lr, noise)
+        total, steps = self._c_model.epoch(train, order, int(batch), self._l2, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
         entry = {"epoch": epoch + 1, "train_loss": total / m, "val_loss": self._loss_on(validation),
@@ -206,7 +218,11 @@ class Trainer:
             self._W[...], self._b[...] = best[1][0], best[1][1]
 
     def _published(self):
-        """The model, with the user's feature order where Hogwild!'s hot features renumbered them."""
+        """The model, with the user's feature order where Hogwild!'s hot features renumbered them, and on CSR data
+        every feature's mean brought up to the last step."""
+        state = self.model._penalty_state
+        if "avg_stamp" in state:
+            _average_up_to(state["avg_w"], self._W, state["avg_stamp"], self.average, self._opt.t)
         if self._hot is not None:
             self._hot.back(self._W, self._opt, self.model._W, self.model.optimizer_)
         return self.model
@@ -242,12 +258,15 @@ class Trainer:
         else:
             W, b, opt, history, eta0 = _continued(self.init, self.loss, self.optimizer_name, d, K, dtype,
                                                   dict(self.hyperparameters))
-        self.model = LinearModel(self.loss, W, b, classes, history, opt, eta0)
+        state = self._penalty_arrays(W, b, d, self.init._penalty_state if self.init is not None else {})
+        self.model = LinearModel(self.loss, W, b, classes, history, opt, eta0, state)
+        self.model._average_from = self.average or None
         self.model._trainer = self
         if self.intercept_scale is None:
             self.intercept_scale = 1.0 if self._dense else 0.01
         self._threads = _threads(self.n_threads, arrays)
-        self._hot = HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n)
+        plain_steps = self._l1 == 0 and not self.average  # the hot replicas know no L1 penalty nor averages
+        self._hot = HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n) if plain_steps else None
         self._W, self._b, self._opt = W, b, opt
         if self._hot is not None:
             self._W, self._opt = self._hot.to_internal(W, b, opt)
@@ -255,11 +274,29 @@ class Trainer:
         self._c_model = _kernels.LinearModel(
             self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, b, *_slots(self._opt), self._scratches,
             LAZY, self.fit_intercept, self.intercept_scale, *(self._hot.kernel_args() if self._hot else ()),
-            epsilon=self.epsilon)
+            epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, **state)
         self._best, self._last = (math.inf, None), None
         resume = None if self.init is None else self.init._resume
         if resume is not None:
             self._resume(resume)
+
+    def _penalty_arrays(self, W, b, d, kept):
+        """The L1 penalty's and the averages' arrays (gd_model's l1_u, l1_q, avg_w, avg_b, avg_stamp), continued
+        from a model's where it has them (the same shapes)."""
+        state = {}
+        if self._l1 > 0:
+            state["l1_u"] = np.zeros(1)
+            if self.optimizer_name in FIXED_RATE_RULES:
+                state["l1_q"] = np.zeros_like(W)
+        if self.average:
+            state.update(avg_w=np.zeros_like(W), avg_b=np.zeros_like(b),
+                         avg_stamp=np.full(d, self.average - 1, np.int64))
+        for name, array in state.items():
+            if name in kept and kept[name].shape == array.shape and kept[name].dtype == array.dtype:
+                state[name] = kept[name]
+        if self._dense:
+            state.pop("avg_stamp", None)  # dense data brings every mean up to date at every step
+        return state
 
     # --- continuing ----------------------------------------------------------------------------------------
 
@@ -296,8 +333,8 @@ class Trainer:
 def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
-        progress=True, classes=None, init=None, n_threads=None, sample_weight=None, epsilon=0.1,
-        **hyperparameters):
+        progress=True, classes=None, init=None, n_threads=None, sample_weight=None, epsilon=0.1, penalty="l2",
+        l1_ratio=0.15, average=False, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
 
     X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
@@ -307,7 +344,7 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
                       intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
                       early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
                       callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
-                      epsilon=epsilon, **hyperparameters)
+                      epsilon=epsilon, penalty=penalty, l1_ratio=l1_ratio, average=average, **hyperparameters)
     model = trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data,
                         validation_fraction=validation_fraction)
     model._resume = trainer.resume_state()  # the model keeps what continuing needs, not the scratch buffers
@@ -400,6 +437,19 @@ def _validation(loss, validation_data, d, dtype, classes):
                          f"got {d_val} and {dtype_val}")
     y_enc, _, _ = losses.targets(loss, y_val, n, dtype, classes, "validation y")
     return losses.data(arrays, y_enc, n, d)
+
+
+def _average_up_to(mean, W, stamp, start, t):
+    """The means of the features whose weights did not move since their stamp, brought up to step t (the lazy
+    averages of csrc/linear_impl.h, gd_average_catch_up, for every feature at once)."""
+    seen = np.maximum(stamp - start + 1, 0)
+    now = t - start + 1
+    if now < 1:
+        return
+    stale = seen < now
+    factor = (1.0 - seen[stale] / now).astype(mean.dtype)
+    mean[stale] += (W[stale] - mean[stale]) * factor[:, None]
+    stamp[stale] = t
 
 
 def _slots(opt):

@@ -346,3 +346,59 @@ def sparse_exact(rule, theta, g, touched, *state, t, convention="survey", **hype
     """Exact semantics: the dense step with a zero gradient on the untouched coordinates."""
     g = np.where(touched, np.asarray(g, np.float64), 0.0)
     return step(rule, convention)(theta, g, *state, t=t, **hyperparameters)
+
+
+# ---- the L1 penalty and averaging of a training loop (gdfast.fit, penalty="l1"/"elasticnet", average=) -------
+
+def coordinate_rate(rule, state, *, t, lr, eps=0.0, beta2=0.0, **_):
+    r"""The rule's per-coordinate learning rate after its step at t: the diagonal :math:`\eta_j` of its
+    preconditioner, read from its state (the names of gdfast.RULES[rule].slots):
+
+    .. math::
+        \eta\ (\text{sgd, momentum, nag}), \quad \frac{\eta}{\sqrt{G + \epsilon}}\ (\text{adagrad}), \quad
+        \frac{\eta}{\sqrt{E[g^2] + \epsilon}}\ (\text{rmsprop}), \quad
+        \eta \frac{\sqrt{E[\Delta\theta^2] + \epsilon}}{\sqrt{E[g^2] + \epsilon}}\ (\text{adadelta}), \\
+        \frac{\eta}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}\ (\text{adam, nadam}), \quad
+        \frac{\eta}{\sqrt{\hat v} + \epsilon}\ (\text{amsgrad}), \quad \frac{\eta}{u}\ (\text{adamax})
+    """
+    s = {name: np.asarray(value, np.float64) for name, value in state.items()}
+    if rule in ("adagrad", "rmsprop"):
+        return lr / np.sqrt(s["G" if rule == "adagrad" else "Eg2"] + eps)
+    if rule == "adadelta":
+        return lr * np.sqrt(s["Edx2"] + eps) / np.sqrt(s["Eg2"] + eps)
+    if rule in ("adam", "nadam"):
+        return lr / (np.sqrt(s["v"] / (1 - beta2**t)) + eps)
+    if rule == "amsgrad":
+        return lr / (np.sqrt(s["vhat"]) + eps)
+    if rule == "adamax":
+        return np.where(s["u"] > 0, lr / np.where(s["u"] > 0, s["u"], 1.0), lr)
+    return lr
+
+
+def l1_proximal(theta, rate, l1):
+    r"""The proximal step of :math:`l_1 \|\theta\|_1` at per-coordinate rates :math:`\eta_j` (the adaptive rules):
+
+    .. math:: \theta_j \leftarrow \operatorname{sign}(\theta_j) \max(0, |\theta_j| - l_1 \eta_j)
+    """
+    theta = np.asarray(theta, np.float64)
+    return np.sign(theta) * np.maximum(0.0, np.abs(theta) - l1 * rate)
+
+
+def l1_cumulative(theta, u, q):
+    r"""The cumulative L1 penalty of Tsuruoka, Tsujii and Ananiadou (2009) (sgd, momentum, nag, and scikit-learn's
+    SGD): u is :math:`l_1 \sum_s \eta_s` over every step so far, q what the penalty has taken from each weight;
+    each weight is pulled toward 0 by what it has not yet given, never across 0. Returns (theta, q).
+
+    .. math::
+        \theta_j \leftarrow \max(0, \theta_j - (u + q_j)) \text{ if } \theta_j > 0, \quad
+        \min(0, \theta_j + (u - q_j)) \text{ if } \theta_j < 0; \qquad q_j \leftarrow q_j + \theta_j' - \theta_j
+    """
+    theta, q = np.asarray(theta, np.float64), np.asarray(q, np.float64)
+    new = np.where(theta > 0, np.maximum(0.0, theta - (u + q)), np.where(theta < 0, np.minimum(0.0, theta + (u - q)), 0))
+    return new, q + (new - theta)
+
+
+def running_mean(mean, theta, k):
+    r"""Polyak-Ruppert averaging: the mean of the iterates after the k-th one (k >= 1),
+    :math:`\bar\theta_k = \bar\theta_{k-1} + (\theta_k - \bar\theta_{k-1}) / k`."""
+    return np.asarray(mean, np.float64) + (np.asarray(theta, np.float64) - mean) / k
