@@ -221,9 +221,9 @@ OUT_OF_RANGE = {"lr": -1.0, "gamma": 1.0, "beta1": 1.0, "beta2": -0.5, "eps": 0.
 # this value.
 ARGUMENTS = {
     "gdfast.fit": {"batch_size": 0, "epochs": 0, "alpha": -1.0, "intercept_scale": -0.5, "validation_fraction": 1.0,
-                   "n_threads": 0, "lr": -1.0, "epsilon": -0.1},
+                   "n_threads": 0, "lr": -1.0, "epsilon": -0.1, "l1_ratio": 1.5},
     "gdfast.Trainer": {"batch_size": 0, "alpha": -1.0, "intercept_scale": -0.5, "n_threads": 0, "lr": -1.0,
-                       "epsilon": -0.1},
+                       "epsilon": -0.1, "l1_ratio": -0.5},
     "gdfast.Trainer.fit": {"epochs": 0, "validation_fraction": 1.0},
     "gdfast.minimize": {"maxiter": -1, "gtol": -1e-6, "ftol": math.nan, "xtol": -1.0, "lr": -1.0},
     "gdfast.set_num_threads": {"n": 0},
@@ -319,6 +319,10 @@ EXTRA_ROWS = [
     ("gdfast.GDClassifier", "learning_rate", "fast", ValueError, r"^learning_rate must be"),
     ("gdfast.GDClassifier", "fit_intercept", 1, TypeError, r"^fit_intercept must be a bool, got 1 \(int\)$"),
     ("gdfast.GDClassifier", "warm_start", 1, TypeError, r"^warm_start must be a bool, got 1 \(int\)$"),
+    ("gdfast.fit", "average", -3, ValueError, r"^average must be a bool or an int >= 1, got -3$"),
+    ("gdfast.Trainer", "average", 1.5, TypeError, r"^average must be a bool or an int >= 1, got 1.5 \(float\)$"),
+    ("gdfast.fit", "penalty", "l0", ValueError, r"^penalty must be None or one of"),
+    ("gdfast.fit", "sample_weight", [1.0, -1.0], ValueError, r"sample_weight must be \d+ numbers, one per example"),
     ("gdfast.GDRegressor", "warm_start", "no", TypeError, r"^warm_start must be a bool, got 'no' \(str\)$"),
     ("gdfast.GDRegressor", "verbose", -2, ValueError, r"^verbose must be a bool or an int >= 0, got -2$"),
     ("losses.loss_gradient", "epsilon", -1.0, ValueError, r"^epsilon must be finite and in \[0, inf\), got -1.0$"),
