@@ -70,7 +70,8 @@ def refit_chunks(chunks):
 
 
 def estimator_chunks(chunks):
-    clf = gd.GDClassifier(optimizer="sgd", lr=OPTIONS["lr"], alpha=0.0, batch_size=1, n_threads=1, random_state=0)
+    clf = gd.GDClassifier("log_loss", penalty=None, learning_rate="constant", eta0=OPTIONS["lr"], tol=None,
+                          random_state=0)  # scikit-learn's SGD (its defaults: sgd, batches of one, one thread)
     clf.partial_fit(*chunks[0], classes=[0, 1])
 
     def run():

@@ -38,9 +38,10 @@ typedef struct {
     double eta, t, intercept, average_intercept;
 } gd_plain_state;
 
-/* One epoch over order[0..n_order), an example at a time (y: +-1 or real, the data's type). Returns the sum of
- * the losses, each before its step; *objective gets the sum of loss plus penalty as scikit-learn adds them
- * (with track_objective). -1 for an unknown loss. */
+/* One epoch over order[0..n_order), an example at a time (y: +-1 or real, the data's type). With
+ * track_objective, returns the sum of the losses, each before its step, and *objective gets the sum of loss plus
+ * penalty as scikit-learn adds them (without, the logistic loss's values are not computed: 0). -1 for an
+ * unknown loss. */
 double gd_plain_sgd_epoch(const gd_plain_sgd *c, gd_plain_state *s, const gd_data *d, const int64_t *order,
                           int64_t n_order, int is_double, double *objective);
 

@@ -70,16 +70,19 @@ static void SFX(gd_plain_scale)(gd_plain_state *s, REAL factor, int64_t n)
         SFX(gd_plain_reset)(s, n);
 }
 
-/* W += update x (one row), and the norms of the weights it touched (scikit-learn's objective reads them). */
-static void SFX(gd_plain_add)(gd_plain_state *s, const SFX(gd_plain_row) *r, REAL update)
+/* W += update x (one row) and, with track (scikit-learn's objective reads them), the norms of the weights it
+ * touched. */
+static void SFX(gd_plain_add)(gd_plain_state *s, const SFX(gd_plain_row) *r, REAL update, int track)
 {
     REAL *w = (REAL *)s->w, wscale = (REAL)s->wscale, step = update / wscale;
     double l2 = 0, l1 = 0;
     for (int64_t q = 0; q < r->nnz; ++q) {
         int64_t j = SFX(gd_row_feature)(r, q);
         w[j] = (REAL)(w[j] + (double)r->x[q] * step);
-        l2 += (double)w[j] * w[j];
-        l1 += fabs((double)w[j]);
+        if (track) {
+            l2 += (double)w[j] * w[j];
+            l1 += fabs((double)w[j]);
+        }
     }
     s->sq_norm = l2 * (REAL)(wscale * wscale);
     s->l1_norm = l1 * wscale;
@@ -119,7 +122,7 @@ static void SFX(gd_plain_l1)(gd_plain_state *s, const SFX(gd_plain_row) *r)
 
 /* The loss and dL/dp of one example as scikit-learn computes them: the logistic loss in its half-binomial form
  * (sklearn/_loss/_loss.pyx.tp: log1pexp(p) - y p and its gradient, y in {0, 1}), the others as linear.h. */
-static double SFX(gd_plain_loss)(int loss, double p, double y, double epsilon, double *dloss)
+static double SFX(gd_plain_loss)(int loss, double p, double y, double epsilon, double *dloss, int need_value)
 {
     if (loss != GD_LOSS_LOGISTIC)
         return gd_loss_one(loss, p, y, epsilon, dloss);
@@ -130,6 +133,8 @@ static double SFX(gd_plain_loss)(int loss, double p, double y, double epsilon, d
     } else {
         *dloss = exp(p) - y01;
     }
+    if (!need_value) /* its log and exp cost as much as the gradient's */
+        return 0;
     double log1pexp = p <= -37 ? exp(p) : p <= -2 ? log1p(exp(p)) : p <= 18 ? log(1. + exp(p))
                     : p <= 33.3 ? p + exp(-p) : p;
     return log1pexp - y01 * p;
@@ -190,7 +195,8 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
     SFX(gd_plain_row) r = SFX(gd_row_of)(d, i);
     double p = (REAL)(SFX(gd_plain_dot)(&r, (const REAL *)s->w) * s->wscale) + s->intercept;
     double eta = SFX(gd_plain_eta)(c, s), y = ((const REAL *)d->y)[i], dloss;
-    double loss = SFX(gd_plain_loss)(c->loss, p, y, c->epsilon, &dloss);
+    double loss = SFX(gd_plain_loss)(c->loss, p, y, c->epsilon, &dloss,
+                                     c->track_objective || c->learning_rate >= GD_RATE_PA1);
     int skip = 0;
     if (c->track_objective) { /* two sums, as scikit-learn rounds them; the passive-aggressive rates add no penalty */
         *objective += loss;
@@ -204,7 +210,7 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
     if (c->penalty >= GD_PENALTY_L2)
         SFX(gd_plain_scale)(s, (REAL)fmax(0.0, 1.0 - (1.0 - c->l1_ratio) * eta * c->alpha), d->n_features);
     if (update != 0) {
-        SFX(gd_plain_add)(s, &r, (REAL)update);
+        SFX(gd_plain_add)(s, &r, (REAL)update, c->track_objective);
         if (c->fit_intercept)
             s->intercept += update * c->intercept_decay;
     }
@@ -225,7 +231,10 @@ static double SFX(gd_plain_sgd_epoch)(const gd_plain_sgd *c, gd_plain_state *s, 
 {
     double total = 0;
     *objective = 0;
-    for (int64_t k = 0; k < n_order; ++k)
+    for (int64_t k = 0; k < n_order; ++k) {
+        if (!d->dense) /* rows in random order: load the next ones' rows and weights ahead (linear_impl.h) */
+            SFX(gd_prefetch_ahead)(d, order, k, n_order, (const REAL *)s->w, 1);
         total += SFX(gd_plain_example)(c, s, d, order[k], objective);
+    }
     return total;
 }

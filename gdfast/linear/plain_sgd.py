@@ -94,7 +94,7 @@ def fit_one(est, loss, data, coef, intercept, average_coef, average_intercept, *
     +-1 or real) from step t, with est's parameters: coef (and average_coef, or None) written in place.
     score(V, b): the validation score of early stopping, or None. weights: those of the positive and the negative
     examples. Returns (intercept, average_intercept, epochs run)."""
-    track = bool(est.verbose) or score is None
+    track = bool(est.verbose) or (score is None and est.tol is not None)  # the tol rule reads the objective
     penalty = PENALTIES[est.penalty]
     q = np.zeros_like(coef) if penalty in (1, 3) else None
     sgd = _kernels.PlainSGD(settings(est, loss, *weights, intercept_decay, track), coef, average_coef, q,
