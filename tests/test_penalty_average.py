@@ -132,3 +132,24 @@ def test_all_zero_weights_change_nothing():
     a = gd.fit("logistic", X, y, "adam", batch_size=4, shuffle=False, progress=False, lr=0.1, sample_weight=weight)
     b = gd.fit("logistic", X[kept], y[kept], "adam", batch_size=4, shuffle=False, progress=False, lr=0.1)
     np.testing.assert_array_equal(a.coef_, b.coef_)  # weight 0 = the example left out
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("loss", ["hinge", "logistic", "modified_huber"])
+def test_one_vs_rest_is_a_binary_fit_per_class(loss, sparse):
+    """More than two classes with a two-class loss: one output per class, each output the binary fit of its
+    class against the rest (every rule steps elementwise), bitwise, weights included."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((90, 8)) * (rng.random((90, 8)) < 0.6)
+    y = rng.integers(0, 3, 90)
+    weight = rng.uniform(0.5, 2.0, 90)
+    X = sp.csr_matrix(X) if sparse else X
+    kw = dict(batch_size=5, epochs=2, alpha=0.01, shuffle=False, progress=False, n_threads=1, lr=0.05,
+              sample_weight=weight, penalty="elasticnet", average=3)
+    ovr = gd.fit(loss, X, y, "adam", **kw)
+    assert ovr.coef_.shape == (3, 8)
+    for k in range(3):
+        binary = gd.fit(loss, X, (y == k).astype(int), "adam", **kw)
+        np.testing.assert_array_equal(ovr.coef_[k], binary.coef_[0])
+        np.testing.assert_array_equal(ovr.intercept_[k], binary.intercept_[0])
+    np.testing.assert_array_equal(ovr.predict(X), np.argmax(ovr.decision_function(X), axis=1))
