@@ -1,4 +1,4 @@
-"""Dense float32 step time of gdfast's ten update rules against torch.optim and naive NumPy.
+"""Dense float32 step time of gdfast's eleven update rules against torch.optim (which has no FTRL) and naive NumPy.
 
 Measures, in one process with 2 threads (torch and gdfast; NumPy ufuncs are single-threaded), the median
 microseconds per optimizer step for N = 1e3, 1e5, 1e7 elements in one array and for 100 arrays of random
@@ -42,7 +42,7 @@ def gdfast_step(rule, params, grads):
     return lambda: opt.step(grads)
 
 
-TORCH = {  # rule -> (torch.optim class name, kwargs)
+TORCH = {  # rule -> (torch.optim class name, kwargs); torch.optim has no FTRL
     "sgd": ("SGD", dict(lr=0.01)),
     "momentum": ("SGD", dict(lr=0.01, momentum=0.9)),
     "nag": ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True)),
@@ -58,7 +58,7 @@ TORCH = {  # rule -> (torch.optim class name, kwargs)
 
 def torch_step(rule, params, grads, mode):
     """mode 'foreach' or 'fused'; None when torch refuses that mode for this rule on CPU, or is not installed."""
-    if torch is None:
+    if torch is None or rule not in TORCH:
         return None
     name, kw = TORCH[rule]
     cls = getattr(torch.optim, name)
@@ -137,13 +137,20 @@ def np_amsgrad(p, g, s, tmp, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     np.sqrt(vhat, out=tmp); tmp += eps; np.divide(m, tmp, out=tmp); tmp *= lr; p -= tmp
 
 
+def np_ftrl(p, g, s, tmp, t, lr=0.1, beta=1.0):  # lambda1 = lambda2 = 0 (the defaults): theta = -z / denominator
+    z, n = s; tmp, tmp2 = tmp
+    np.sqrt(n, out=tmp2); np.multiply(g, g, out=tmp); n += tmp; np.sqrt(n, out=tmp)
+    np.subtract(tmp, tmp2, out=tmp2); tmp2 *= 1 / lr; tmp2 *= p; z += g; z -= tmp2  # z += g - sigma theta
+    tmp += beta; tmp *= 1 / lr; np.divide(z, tmp, out=p); np.negative(p, out=p)
+
+
 NUMPY = {name: globals()["np_" + name] for name in SLOTS}
 
 
 def numpy_step(rule, params, grads):
     params = [p.copy() for p in params]
     state = [tuple(np.zeros_like(p) for _ in range(SLOTS[rule])) for p in params]
-    two = rule in ("adadelta", "nadam")  # the rules that need a second scratch array
+    two = rule in ("adadelta", "nadam", "ftrl")  # the rules that need a second scratch array
     scratch = [(np.empty_like(p), np.empty_like(p)) if two else np.empty_like(p) for p in params]
     fn, t = NUMPY[rule], [0]
 

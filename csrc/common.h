@@ -44,11 +44,14 @@
 /* A rule's hyperparameters as the user sets them, and the step number t (counting from 1).
  * Rules read the fields they need and ignore the rest. mu, mu_next and mu_product are Nadam's momentum
  * schedule at step t for the torch/Keras form (kernel nadam_schedule, variants.def): mu_t, mu_{t+1} and
- * mu_1 ... mu_t, computed in double by the optimizer, which keeps the running product; 0 elsewhere. */
+ * mu_1 ... mu_t, computed in double by the optimizer, which keeps the running product; 0 elsewhere.
+ * beta, lambda1 and lambda2 are FTRL-Proximal's (McMahan et al., 2013: beta in the per-coordinate learning
+ * rate alpha / (beta + sqrt(n)), the L1 and L2 strengths); 0 elsewhere. */
 typedef struct {
     double lr, gamma, beta1, beta2, eps;
     int64_t t;
     double mu, mu_next, mu_product;
+    double beta, lambda1, lambda2;
 } gd_hyper;
 
 /* The bias correction 1 / (1 - beta^t) of Adam and its kin, in double. The dense step and the exact sparse

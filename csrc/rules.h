@@ -3,16 +3,18 @@
  * Included once per floating type by impl.h, with REAL (float or double), SFX(name) (name_f32 or name_f64),
  * SQRT and FABS defined. Each rule is one function gd_<rule>(theta, g, slots..., c) updating one parameter
  * element theta in place from its gradient g. Equations are those of Ruder, "An overview of gradient descent
- * optimization algorithms" (arXiv:1609.04747, section 4), with eta = lr and t counting from 1; each line
- * names the symbol it computes. gdfast/optim/reference.py states the same equations in NumPy; tests hold the
- * two together. The order of operations follows the survey's formulas, except that the bias corrections
- * 1/(1 - beta^t) are computed once per step (gd_prepare) and multiplied in. */
+ * optimization algorithms" (arXiv:1609.04747, section 4), with eta = lr and t counting from 1, and, beyond the
+ * survey, FTRL-Proximal's (McMahan et al., 2013); each line names the symbol it computes.
+ * gdfast/optim/reference.py states the same equations in NumPy; tests hold the two together. The order of
+ * operations follows the formulas, except that the bias corrections 1/(1 - beta^t) are computed once per step
+ * (gd_prepare) and multiplied in. */
 
 /* Per-step scalars in the parameter's precision, computed once per call from gd_hyper. */
 typedef struct {
     REAL lr, gamma, one_minus_gamma, beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
     REAL inv_bias1; /* 1 / (1 - beta1^t) */
     REAL inv_bias2; /* 1 / (1 - beta2^t) */
+    REAL beta, lambda1, lambda2; /* FTRL-Proximal's */
     /* The frameworks' forms only (variants.def; gd_prepare_kernel sets the ones its kernel reads, 0 otherwise): */
     REAL lr_hat;         /* eta sqrt(1 - beta2^t) / (1 - beta1^t): Keras' Adam step size (epsilon-hat form) */
     REAL lr_bc1;         /* eta / (1 - beta1^t): torch's step size of Adam/AdaMax */
@@ -39,6 +41,9 @@ GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
     /* t >= 1 and beta in [0, 1) (checked in Python) keep both denominators positive. */
     c.inv_bias1 = (REAL)gd_inv_bias(h->beta1, h->t);
     c.inv_bias2 = (REAL)gd_inv_bias(h->beta2, h->t);
+    c.beta = (REAL)h->beta;
+    c.lambda1 = (REAL)h->lambda1;
+    c.lambda2 = (REAL)h->lambda2;
     c.lr_hat = c.lr_bc1 = c.sqrt_bc2 = c.bc1 = c.inv_bias1_next = c.nadam_g = c.nadam_m = 0;
     return c;
 }
@@ -185,6 +190,39 @@ GD_INLINE void SFX(gd_amsgrad)(REAL *th, REAL g, REAL *m, REAL *v, REAL *vhat, c
     *v = v_t;
     *vhat = vhat_t;
     *th -= c->lr / (SQRT(vhat_t) + c->eps) * m_t;
+}
+
+/* FTRL-Proximal, a rule beyond the survey: McMahan et al., "Ad click prediction: a view from the trenches" (KDD
+ * 2013), Algorithm 1, per coordinate, with alpha = eta and g taken at the current theta:
+ * sigma = (sqrt(n + g^2) - sqrt(n)) / alpha;  z = z + g - sigma theta;  n = n + g^2;  theta = the closed form
+ * below. sigma is computed as g^2 / ((sqrt(n + g^2) + sqrt(n)) alpha), the same number without the difference of
+ * two close square roots, which loses digits where g^2 << n (about 4 of float32's 7 at alpha = 1e-3, amplified
+ * by 1 / alpha into z); 0 where n + g^2 = 0 (the paper's 0 / alpha).
+ * The closed form replaces theta at every step, a zero-gradient step included: a start theta_0 != 0 (the
+ * paper's is 0, with z = n = 0) enters only through sigma theta_0 at the coordinate's first step, and a first
+ * step with g = 0 sets theta to 0 (the exact sparse mode catches up the same way: gd_skip_ftrl).
+ * lr = 0 (the paper needs alpha > 0; a schedule may reach 0) takes no step: theta, z and n stay. */
+GD_INLINE REAL SFX(gd_ftrl_weight)(REAL z, REAL n, const COEF *c)
+{
+    /* theta = 0 if |z| <= lambda1, else -(z - sgn(z) lambda1) / ((beta + sqrt(n)) / alpha + lambda2); both
+     * computed, then selected (a select vectorises; the discarded quotient may be 0/0 where z = n = 0). */
+    REAL shrunk = z - (z < 0 ? -c->lambda1 : c->lambda1);
+    REAL w = -shrunk / ((c->beta + SQRT(n)) / c->lr + c->lambda2);
+    return FABS(z) <= c->lambda1 ? (REAL)0 : w; /* NaN z: no comparison holds, NaN propagates */
+}
+
+GD_INLINE void SFX(gd_ftrl)(REAL *th, REAL g, REAL *z, REAL *n, const COEF *c)
+{
+    REAL g2 = g * g, n_t = *n + g2, roots = SQRT(n_t) + SQRT(*n);
+    /* Every quotient computed, then selected (a division under a condition would not vectorise): a safe
+     * denominator where both roots are 0 (g = 0 there, so sigma = 0); at lr = 0 the quotients are discarded. */
+    REAL sigma = g2 / ((roots > 0 ? roots : (REAL)1) * c->lr);
+    REAL z_t = *z + g - sigma * *th;
+    REAL w = SFX(gd_ftrl_weight)(z_t, n_t, c);
+    int step = c->lr > 0;
+    *th = step ? w : *th;
+    *z = step ? z_t : *z;
+    *n = step ? n_t : *n;
 }
 
 /* ---- The frameworks' forms (variants.def) ---------------------------------------------------------------------
@@ -389,6 +427,15 @@ GD_INLINE void SFX(gd_skip_rmsprop)(REAL *th, REAL *Eg2, const SKIP *s, const CO
 {
     (void)th; (void)c;
     *Eg2 *= s->decay;
+}
+
+/* FTRL: with g = 0, sigma = 0, so z and n stay and theta becomes the closed form in them, the same at each of the
+ * k steps: set once. Where theta already has that form (after any step at this lr) it does not move. */
+GD_INLINE void SFX(gd_skip_ftrl)(REAL *th, REAL *z, REAL *n, const SKIP *s, const COEF *c)
+{
+    REAL w = SFX(gd_ftrl_weight)(*z, *n, c);
+    (void)s;
+    *th = c->lr > 0 ? w : *th;
 }
 
 /* The frameworks' forms with a closed-form catch-up (variants.def). */

@@ -1,5 +1,5 @@
-"""gdfast: the update rules of Ruder's survey of gradient descent (arXiv:1609.04747) as in-place C kernels,
-and the training around them.
+"""gdfast: the update rules of Ruder's survey of gradient descent (arXiv:1609.04747), and FTRL-Proximal, as
+in-place C kernels, and the training around them.
 
     import numpy as np, gdfast as gd
     w = np.zeros(1000, np.float32)
@@ -30,7 +30,7 @@ from ._kernels import get_num_threads, openmp_enabled
 from ._threads import set_num_threads
 from .checkpoint import load, save
 from .linear import Curriculum, EarlyStopping, GradientNoise, LinearModel, Trainer, fit, losses
-from .optim import (SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
+from .optim import (FTRL, SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
                     CONVENTIONS, OPTIMIZERS, RULES, RowSparse, kernels, minimize, reference, schedules)
 from .parallel import distributed, hogwild
 from .viz import functions
@@ -47,7 +47,7 @@ del _old, _new
 
 __version__ = "0.1.0"
 
-__all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad",
+__all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad", "FTRL",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum",
            "EarlyStopping", "GradientNoise", "losses", "schedules", "hogwild", "distributed", "datasets", "save",

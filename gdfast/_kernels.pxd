@@ -13,6 +13,7 @@ cdef extern from "kernels.h" nogil:
         double lr, gamma, beta1, beta2, eps
         int64_t t
         double mu, mu_next, mu_product
+        double beta, lambda1, lambda2
 
     ctypedef struct gd_dense_batch:
         int64_t n_arrays

@@ -58,23 +58,28 @@ def overlapping_pair(list arrays):
 cdef class Hyperparameters:
     """The hyperparameters of a kernel call, the fields of gd_hyper (csrc/common.h) but the step number, built once
     from the rule's values (gdfast.optim._registry.kernel_arguments) so that a call fills a struct instead of
-    parsing nine numbers. Read-only: an optimizer builds a new one when a hyperparameter changes.
+    parsing twelve numbers. Read-only: an optimizer builds a new one when a hyperparameter changes.
 
-    lr, gamma, beta1, beta2, eps: the rule's (0 where the rule has none). mu, mu_next, mu_product: Nadam's
-    momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel. The step number t is
-    not held here: every entry point takes it as its own argument, since it changes each call.
+    lr, gamma, beta1, beta2, eps, beta, lambda1, lambda2: the rule's (0 where the rule has none; the last three
+    are FTRL-Proximal's). mu, mu_next, mu_product: Nadam's momentum schedule at the step (mu_t, mu_{t+1},
+    mu_1...mu_t), 0 for every other kernel. The step number t is not held here: every entry point takes it as
+    its own argument, since it changes each call.
     """
-    cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product
+    cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product, beta, lambda1, lambda2
 
     def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
-                  double mu=0.0, double mu_next=0.0, double mu_product=0.0):
+                  double mu=0.0, double mu_next=0.0, double mu_product=0.0, double beta=0.0, double lambda1=0.0,
+                  double lambda2=0.0):
         self.lr, self.gamma, self.beta1, self.beta2, self.eps = lr, gamma, beta1, beta2, eps
         self.mu, self.mu_next, self.mu_product = mu, mu_next, mu_product
+        self.beta, self.lambda1, self.lambda2 = beta, lambda1, lambda2
 
     def __repr__(self):
         names = ["lr", "gamma", "beta1", "beta2", "eps"]
         if self.mu or self.mu_next or self.mu_product:  # Nadam's schedule, shown only where it is used
             names += ["mu", "mu_next", "mu_product"]
+        if self.beta or self.lambda1 or self.lambda2:  # FTRL's, shown only where they are set
+            names += ["beta", "lambda1", "lambda2"]
         return "Hyperparameters(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in names) + ")"
 
 
@@ -83,6 +88,7 @@ cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
     cdef gd_hyper h
     h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, t
     h.mu, h.mu_next, h.mu_product = hyper.mu, hyper.mu_next, hyper.mu_product
+    h.beta, h.lambda1, h.lambda2 = hyper.beta, hyper.lambda1, hyper.lambda2
     return h
 
 

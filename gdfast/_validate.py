@@ -195,6 +195,11 @@ HYPERPARAMETER_RANGES = {
     "eps": Real(0, None, "neither"),
     "momentum_decay": NONNEGATIVE,
     "initial_accumulator_value": NONNEGATIVE,
+    # FTRL's, >= 0 as in the paper; with beta = lambda2 = 0 its denominator sqrt(n) / alpha is 0 only while n = 0,
+    # where z = 0 too (theta = 0) unless every gradient so far underflowed when squared
+    "beta": NONNEGATIVE,
+    "lambda1": NONNEGATIVE,
+    "lambda2": NONNEGATIVE,
 }
 
 

@@ -2,10 +2,11 @@
 torch backend, optax on jax), for tests/test_conventions.py (live, where the framework is importable) and
 tests/golden/make_conventions.py (which records the trajectories in tests/golden/conventions.npz).
 
-A case: a rule, a convention, hyperparameters (the convention's defaults, or one set that moves every term:
-large eps makes its placement matter), a start point and N_STEPS gradients (with exact zeros in the first steps
-of one coordinate), the learning rate halved from step LR_CHANGE on (where the conventions that keep lr outside
-a buffer part from the survey's). Everything float64. A driver returns the parameters after each step.
+A case: a rule, a convention whose framework has that rule (FTRL is in Keras only), hyperparameters (the
+convention's defaults, or one set that moves every term: large eps makes its placement matter), a start point and
+N_STEPS gradients (with exact zeros in the first steps of one coordinate), the learning rate halved from step
+LR_CHANGE on (where the conventions that keep lr outside a buffer part from the survey's). Everything float64. A
+driver returns the parameters after each step.
 """
 import os
 
@@ -20,7 +21,7 @@ FRAMEWORKS = ("torch", "keras", "optax")
 
 # One set of non-default values per convention: each moves every term of every rule.
 OTHER = {"lr": 0.05, "gamma": 0.5, "beta1": 0.6, "beta2": 0.7, "eps": 1e-3, "initial_accumulator_value": 0.5,
-         "momentum_decay": 0.01}
+         "momentum_decay": 0.01, "beta": 0.5, "lambda1": 0.3, "lambda2": 0.2}
 
 
 def hyper_sets(rule, convention):
@@ -33,10 +34,10 @@ def hyper_sets(rule, convention):
 
 
 def cases():
-    """Every (name, rule name, convention, hyperparameters) of a framework convention."""
+    """Every (name, rule name, convention, hyperparameters) of a framework convention that has the rule."""
     out = []
     for rule in gd.RULES.values():
-        for convention in FRAMEWORKS:
+        for convention in (c for c in FRAMEWORKS if rule.forms[c].counterpart):
             for which, hyper in hyper_sets(rule, convention).items():
                 out.append((f"{rule.name}.{convention}.{which}", rule.name, convention, hyper))
     return out
@@ -116,6 +117,9 @@ def _run_torch(torch, rule, hyper, theta0, grads, dtype):
 def run_keras(rule, hyper, theta0, grads):
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
+    if keras.backend.backend() == "jax":  # float64 there needs x64 (tests/golden/make_conventions.py --missing)
+        import jax
+        jax.config.update("jax_enable_x64", True)
     keras.config.set_floatx("float64")
     h = hyper
     k = keras.optimizers
@@ -132,6 +136,10 @@ def run_keras(rule, hyper, theta0, grads):
         "nadam": lambda: k.Nadam(learning_rate=h["lr"], beta_1=h["beta1"], beta_2=h["beta2"], epsilon=h["eps"]),
         "amsgrad": lambda: k.Adam(learning_rate=h["lr"], beta_1=h["beta1"], beta_2=h["beta2"], epsilon=h["eps"],
                                   amsgrad=True),
+        # Keras adds 2 l2_regularization_strength to the denominator: the paper's lambda2 is twice it.
+        "ftrl": lambda: k.Ftrl(learning_rate=h["lr"], initial_accumulator_value=h["initial_accumulator_value"],
+                               l1_regularization_strength=h["lambda1"], l2_regularization_strength=h["lambda2"] / 2,
+                               beta=h["beta"]),
     }
     if rule == "nadam" and h["momentum_decay"] != 1.0:
         raise ValueError("Keras' Nadam has momentum_decay 1 (0.96^t) only")

@@ -27,6 +27,12 @@ FITS = np.load(os.path.join(GOLDEN, "fits.npz"))
 CASES = dict(baseline.fit_cases())
 
 
+def test_every_recorded_fit_is_checked():
+    """The cases are the recorded ones, no fewer (rules added since, such as FTRL, have none: make_baseline.py's
+    RECORDED_RULES)."""
+    assert {f"{name}.{part}" for name in CASES for part in ("coef", "intercept")} == set(FITS.files)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_fit_is_bitwise_the_recorded_one(name):
     kw = dict(CASES[name])

@@ -20,6 +20,8 @@ from conftest import TOLERANCE, random_grads
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "conventions.npz")
 PAIRS = [(rule, convention) for rule in gd.RULES for convention in CONVENTIONS]
+# The pairs whose framework has the rule (FTRL is in Keras only): those it can be held to.
+COUNTERPARTS = {p for p in PAIRS if p[1] != "survey" and gd.RULES[p[0]].forms[p[1]].counterpart}
 F64 = dict(rtol=1e-12, atol=1e-14)
 
 
@@ -34,8 +36,19 @@ GOLDEN_CASES = [(i, c["name"]) for i, c in enumerate(META["cases"])]
 
 
 def test_golden_covers_every_framework_pair():
-    assert {(c["rule"], c["convention"]) for c in META["cases"]} == {p for p in PAIRS if p[1] != "survey"}
+    assert {(c["rule"], c["convention"]) for c in META["cases"]} == COUNTERPARTS
     assert META["lr_change"] == frameworks.LR_CHANGE
+
+
+def test_a_framework_without_the_rule_runs_the_survey_form():
+    """FTRL under torch and optax, which have none: the survey convention's kernel and defaults, nothing else."""
+    lacking = [p for p in PAIRS if p[1] != "survey" and p not in COUNTERPARTS]
+    assert lacking == [("ftrl", "torch"), ("ftrl", "optax")]
+    for rule, convention in lacking:
+        form, survey = gd.RULES[rule].forms[convention], gd.RULES[rule].forms["survey"]
+        assert (form.kernel, dict(form.defaults), dict(form.init), form.schedule) == (
+            survey.kernel, dict(survey.defaults), {}, False)
+        assert (rule, convention) not in reference.FORMS
 
 
 @pytest.mark.parametrize("index", [i for i, _ in GOLDEN_CASES], ids=[n for _, n in GOLDEN_CASES])
@@ -55,9 +68,17 @@ def test_golden_trajectory_float32(index):
     np.testing.assert_allclose(got, TRAJECTORY[index], rtol=2e-5, atol=2e-6)
 
 
+def _every_entry(g):
+    """g as CSR with every entry in its structure, zeros included (sp.csr_matrix(g) would drop them)."""
+    rows, cols = np.indices(g.shape)
+    return sp.csr_matrix((g.ravel(), (rows.ravel(), cols.ravel())), shape=g.shape)
+
+
 @pytest.mark.parametrize("index", [i for i, _ in GOLDEN_CASES], ids=[n for _, n in GOLDEN_CASES])
 def test_golden_trajectory_lazy_sparse(index):
-    """Every step as a sparse gradient touching every coordinate (CSR and RowSparse): the dense trajectory."""
+    """Every step as a sparse gradient touching every coordinate (CSR and RowSparse): the dense trajectory. (The
+    zero gradients of the cases' first steps matter: FTRL's first step sets a coordinate to its closed form even
+    with g = 0, where the lazy mode leaves an untouched one as it was.)"""
     case = META["cases"][index]
     for container in ("csr", "rows"):
         w = THETA0[index].copy().reshape(2, 2)
@@ -65,7 +86,7 @@ def test_golden_trajectory_lazy_sparse(index):
         for step, g in enumerate(GRADS[index], start=1):
             opt.lr = frameworks.lr_at(case["hyperparameters"], step)
             g = g.reshape(2, 2)
-            opt.step(sp.csr_matrix(g) if container == "csr" else gd.RowSparse([0, 1], g))
+            opt.step(_every_entry(g) if container == "csr" else gd.RowSparse([0, 1], g))
             np.testing.assert_allclose(w.ravel(), TRAJECTORY[index][step - 1], **F64)
 
 

@@ -38,6 +38,7 @@ QUADRATIC_OPTIONS = {
     "adamax": dict(lr=0.1),
     "nadam": dict(lr=0.1),
     "amsgrad": dict(lr=0.1),
+    "ftrl": dict(lr=1.0),  # per-coordinate rate alpha / (beta + sqrt(n)): n stops growing as g -> 0
 }
 
 

@@ -10,8 +10,9 @@ from gdfast import reference
 from conftest import TOLERANCE, RULE_NAMES, random_grads, reference_run
 
 STEPS = 200
-# Besides the survey's defaults, one set that moves every term (large lr, small betas and gamma).
-OTHER_HYPER = {"lr": 0.05, "gamma": 0.5, "beta1": 0.6, "beta2": 0.7, "eps": 1e-3}
+# Besides the survey's defaults, one set that moves every term (large lr, small betas and gamma; FTRL's L1 and L2).
+OTHER_HYPER = {"lr": 0.05, "gamma": 0.5, "beta1": 0.6, "beta2": 0.7, "eps": 1e-3, "beta": 0.5, "lambda1": 0.3,
+               "lambda2": 0.2}
 
 
 def hyper_sets(rule):
@@ -239,3 +240,45 @@ def test_adamax_tiny_gradient_stays_finite():
     w = np.full(3, -3.0, np.float32)
     gd.AdaMax([w]).step(np.array([1.4e-45, -1.4e-45, 0.0], np.float32))
     assert np.isfinite(w).all()
+
+
+def test_ftrl_steps_by_hand(dtype):
+    """Two steps of McMahan et al.'s Algorithm 1 worked out by hand (alpha = 0.5, beta = 1, lambda1 = 0.5,
+    lambda2 = 1): a coordinate with |z| <= lambda1 is 0, a start theta_0 != 0 enters only through sigma theta_0,
+    and a first zero gradient sets theta to the closed form of z = n = 0, which is 0."""
+    w = np.array([1.0, 0.0, -2.0], dtype)
+    opt = gd.FTRL([w], lr=0.5, beta=1.0, lambda1=0.5, lambda2=1.0)
+    opt.step(np.array([3.0, 0.25, 0.0], dtype))
+    # sigma = (3 - 0) / 0.5 = 6, z = 3 - 6 * 1 = -3, theta = 2.5 / ((1 + 3) / 0.5 + 1); |z| = 0.25 <= 0.5; g = 0
+    np.testing.assert_allclose(w, [2.5 / 9, 0.0, 0.0], rtol=1e-6)
+    assert w[1] == 0 and w[2] == 0
+    opt.step(np.array([-4.0, 0.5, 1.0], dtype))
+    # sigma = (5 - 3) / 0.5 = 4, z = -3 - 4 - 4 * 2.5 / 9 = -73 / 9, theta = (73 / 9 - 0.5) / (6 / 0.5 + 1);
+    # n = 0.3125, z = 0.75, theta = -0.25 / ((1 + sqrt(0.3125)) / 0.5 + 1); n = 1, z = 1, theta = -0.5 / 5
+    np.testing.assert_allclose(w, [137 / 234, -0.5 / (6 + np.sqrt(5)), -0.1], rtol=1e-6)
+    np.testing.assert_allclose(opt.state[0]["z"], [-73 / 9, 0.75, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(opt.state[0]["n"], [25.0, 0.3125, 1.0], rtol=1e-6)
+    before = [w.copy(), opt.state[0]["z"].copy(), opt.state[0]["n"].copy()]
+    opt.lr = 0.0  # no step (the paper needs alpha > 0; a schedule may reach 0)
+    opt.step(np.array([1.0, 1.0, 1.0], dtype))
+    for now, then in zip([w, opt.state[0]["z"], opt.state[0]["n"]], before):
+        np.testing.assert_array_equal(now, then)
+
+
+def test_ftrl_l1_gives_exact_zeros(dtype):
+    """lambda1 > 0: a coordinate is exactly 0 where |z| <= lambda1, so noise-only coordinates drop out and those
+    with a signal stay; lambda1 = 0: no coordinate is 0."""
+    rng = np.random.default_rng(9)
+    signal = np.zeros(1000)
+    signal[:10] = 1.0
+    grads = [(signal + 0.5 * rng.standard_normal(1000)).astype(dtype) for _ in range(30)]
+    zeros = {}
+    for lambda1 in (0.0, 5.0):
+        w = np.zeros(1000, dtype)
+        opt = gd.FTRL([w], lambda1=lambda1)
+        for g in grads:
+            opt.step(g)
+        np.testing.assert_array_equal(w == 0, np.abs(opt.state[0]["z"]) <= lambda1)
+        assert (w[:10] < 0).all()  # the signal's coordinates descend
+        zeros[lambda1] = np.mean(w[10:] == 0)
+    assert zeros[0.0] == 0 and zeros[5.0] > 0.8

@@ -4,18 +4,22 @@ under each convention (the survey's and three frameworks').
 Everything that loops over the rules (the optimizer classes, the functional kernels, the tests, the
 benchmarks) reads this table, so a new rule needs a row here and no new code elsewhere in Python.
 tests/test_registry.py holds the table to the C side (the rules, kernels and slot counts gdfast._kernels lists).
-Defaults are the survey's (Ruder, arXiv:1609.04747) where it gives one.
+The rules are the survey's ten (Ruder, arXiv:1609.04747, section 4) and FTRL-Proximal (McMahan et al., 2013), a
+rule beyond the survey; defaults are the survey's, or the paper's, where it gives one.
 
-Conventions. ``convention="survey"`` (the default) is the survey's equations. "torch", "keras" and "optax" are
-torch.optim (2.13), Keras 3 (3.15) and optax (0.2.8) as their sources compute each rule, with that framework's
-defaults for what the user does not pass. Every rule has a form under every convention (each framework has a
-counterpart of each rule: torch's SGD(momentum, nesterov) and Adam(amsgrad), Keras' SGD(momentum, nesterov) and
-Adam(amsgrad), optax's sgd(momentum, nesterov), nadam and amsgrad). Where a framework computes a rule as the
-survey writes it, its form runs the survey's kernel with the framework's defaults (``Form.kernel`` says which),
-so asking for it is never an error. Where a framework has no default (optax's learning rates; torch's and Keras'
-momentum, 0 there, which is plain SGD), gdfast keeps the survey's. Each form names the source file it was
-checked against (``Form.source``); gdfast/optim/reference.py states each in NumPy, tests/test_conventions.py holds
-gdfast to the frameworks (live where installed, and golden trajectories they produced).
+Conventions. ``convention="survey"`` (the default) is the survey's equations (FTRL's: the paper's).
+"torch", "keras" and "optax" are torch.optim (2.13), Keras 3 (3.15) and optax (0.2.8) as their sources compute
+each rule, with that framework's defaults for what the user does not pass. Every rule has a form under every
+convention. Each framework has a counterpart of each of the survey's rules (torch's SGD(momentum, nesterov) and
+Adam(amsgrad), Keras' SGD(momentum, nesterov) and Adam(amsgrad), optax's sgd(momentum, nesterov), nadam and
+amsgrad); of FTRL only Keras has one (Ftrl). Where a framework computes a rule as the survey writes it, its form
+runs the survey's kernel with the framework's defaults (``Form.kernel`` says which), so asking for it is never an
+error; where a framework has no counterpart (FTRL in torch.optim and optax: ``Form.counterpart`` False), its form
+is the survey convention's, defaults included, and there is nothing of the framework to hold it to. Where a
+framework has no default (optax's learning rates; torch's and Keras' momentum, 0 there, which is plain SGD),
+gdfast keeps the survey's. Each form names the source file it was checked against (``Form.source``);
+gdfast/optim/reference.py states each in NumPy, tests/test_conventions.py holds gdfast to the frameworks (live
+where installed, and golden trajectories they produced).
 """
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -38,6 +42,7 @@ class Form:
     source: str  # what it was checked against
     init: MappingProxyType  # slot -> the hyperparameter holding its initial value (else 0)
     schedule: bool  # Nadam's momentum schedule: the optimizer keeps the running product of the mu_t
+    counterpart: bool  # the framework has this rule (False: it has none; the form is the survey convention's)
 
     @property
     def kernel_id(self):
@@ -91,15 +96,19 @@ TORCH = "torch/optim/{} (torch 2.13, _single_tensor_{})"
 KERAS = "keras/src/optimizers/{} (Keras 3.15, update_step)"
 OPTAX = "optax/_src/{} (optax 0.2.8)"
 SURVEY = "Ruder, arXiv:1609.04747, section 4"
+FTRL_PAPER = "McMahan et al., Ad click prediction: a view from the trenches, KDD 2013, Algorithm 1"
 
 
-def _form(convention, kernel, equation, source, init=None, schedule=False, **defaults):
+def _form(convention, kernel, equation, source, init=None, schedule=False, counterpart=True, **defaults):
     return Form(convention, kernel, MappingProxyType(defaults), equation, source, MappingProxyType(init or {}),
-                schedule)
+                schedule, counterpart)
 
 
-def _rule(name, class_name, slots, equation, forms=(), **defaults):
-    table = {"survey": _form("survey", name, equation, SURVEY, **defaults)}
+def _rule(name, class_name, slots, equation, forms=(), source=SURVEY, absent=None, **defaults):
+    """absent: {framework: why} for the frameworks without a counterpart, whose form is the survey convention's."""
+    table = {"survey": _form("survey", name, equation, source, **defaults)}
+    for convention, why in (absent or {}).items():
+        table[convention] = _form(convention, name, "the survey convention's", why, counterpart=False, **defaults)
     for form in forms:
         table[form.convention] = form
     if set(table) != set(CONVENTIONS):  # a slip in the table below: stop at import, python -O or not
@@ -213,10 +222,24 @@ RULES = MappingProxyType({r.name: r for r in (
               "m, v as Adam;  v̂ ← max(v̂, v / (1−β₂ᵗ));  θ ← θ − η (m / (1−β₁ᵗ)) / (√v̂ + ε)",
               OPTAX.format("transform.py scale_by_amsgrad"), lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8),
     )),
+    # Beyond the survey. alpha = lr (the paper leaves it to the data); beta = 1, which the paper finds usually good
+    # enough; no L1 or L2 unless asked. Keras adds 2 l2_regularization_strength to the denominator (the paper's
+    # lambda2 = 2 l2); gdfast's lambda2 is the paper's under every convention.
+    _rule("ftrl", "FTRL", ("z", "n"),
+          "σ = (√(n + g²) − √n) / η;  z ← z + g − σ θ;  n ← n + g²;  "
+          "θ ← 0 if |z| ≤ λ₁, else −(z − sgn(z) λ₁) / ((β + √n) / η + λ₂)",
+          source=FTRL_PAPER, lr=0.1, beta=1.0, lambda1=0.0, lambda2=0.0,
+          absent={"torch": "torch.optim (torch 2.13) has no FTRL", "optax": "optax (0.2.8) has no FTRL"}, forms=(
+        _form("keras", "ftrl",
+              "the paper's with n₀ = initial_accumulator_value (λ₂ = 2 l2_regularization_strength; "
+              "learning_rate_power −0.5, no l2_shrinkage)", KERAS.format("ftrl.py"),
+              {"n": "initial_accumulator_value"},
+              lr=0.001, beta=0.0, lambda1=0.0, lambda2=0.0, initial_accumulator_value=0.1),
+    )),
 )})
 
 # The rule's hyperparameters a kernel reads (csrc/common.h, gd_hyper), before Nadam's schedule.
-HYPERPARAMETERS = ("lr", "gamma", "beta1", "beta2", "eps")
+HYPERPARAMETERS = ("lr", "gamma", "beta1", "beta2", "eps", "beta", "lambda1", "lambda2")
 
 
 NO_SCHEDULE = (0.0, 0.0, 0.0)

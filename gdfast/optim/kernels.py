@@ -70,5 +70,6 @@ adam = _kernel(RULES["adam"])
 adamax = _kernel(RULES["adamax"])
 nadam = _kernel(RULES["nadam"])
 amsgrad = _kernel(RULES["amsgrad"])
+ftrl = _kernel(RULES["ftrl"])
 
 __all__ = list(RULES)

@@ -66,7 +66,7 @@ _MINIMIZE_DOC = r"""Minimise a scalar function by gradient descent with one of g
         Extra arguments passed to fun and jac (a non-tuple is taken as a single argument, as scipy does).
     method : str
         The update rule, case-insensitive: "sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam",
-        "adamax", "nadam" or "amsgrad" (``gd.OPTIMIZERS``).
+        "adamax", "nadam", "amsgrad" or "ftrl" (``gd.OPTIMIZERS``).
     jac : bool, callable or {"2-point", "3-point"}
         How to get the gradient, which gradient descent cannot do without:
 

@@ -15,7 +15,8 @@ from ._sparse import SparseSteps
 
 
 class Optimizer:
-    """Base class of the ten update rules; use a subclass (``gd.Adam([w], lr=1e-3)``).
+    """Base class of the eleven update rules (the survey's ten and FTRL-Proximal); use a subclass
+    (``gd.Adam([w], lr=1e-3)``).
 
     Parameters
     ----------
@@ -28,8 +29,8 @@ class Optimizer:
         "lazy" (default): they keep their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections
         use the optimizer's step count). "exact": the result is the dense step with a zero gradient there,
         applied when a coordinate is next touched (or at :meth:`flush`), in closed form for SGD, Momentum, NAG,
-        Adagrad, Adadelta and RMSprop, and by replaying the skipped zero-gradient steps for Adam, AdaMax, Nadam
-        and AMSGrad (cost: one element update per skipped step of each touched coordinate). Every convention
+        Adagrad, Adadelta, RMSprop and FTRL, and by replaying the skipped zero-gradient steps for Adam, AdaMax,
+        Nadam and AMSGrad (cost: one element update per skipped step of each touched coordinate). Every convention
         has both modes, except Nadam with convention "torch" or "keras": its momentum schedule's running
         product cannot be replayed, and sparse="exact" raises a ValueError there.
     convention : {"survey", "torch", "keras", "optax"}
@@ -37,10 +38,11 @@ class Optimizer:
         torch.optim, Keras 3 and optax as their sources compute the rule (eps outside the square root, lr
         outside the momentum buffer, Keras' epsilon-hat Adam, bias-corrected AMSGrad, Nadam's momentum
         schedule, ...), with that framework's defaults for the hyperparameters not passed, and extra
-        hyperparameters where the framework has them (``initial_accumulator_value`` of Adagrad, ``eps`` of
-        AdaMax, ``momentum_decay`` of Nadam). Where the framework computes the rule as the survey does, only
-        the defaults differ. Each class lists its forms; ``gd.RULES[name].forms`` has them all, with the
-        source file each was checked against. Recorded by :meth:`state_dict`.
+        hyperparameters where the framework has them (``initial_accumulator_value`` of Adagrad and FTRL, ``eps``
+        of AdaMax, ``momentum_decay`` of Nadam). Where the framework computes the rule as the survey does, only
+        the defaults differ; where it has no such rule (FTRL in torch and optax), the form is the survey
+        convention's. Each class lists its forms; ``gd.RULES[name].forms`` has them all, with the source file
+        each was checked against. Recorded by :meth:`state_dict`.
     **hyperparameters
         The rule's hyperparameters (see the class) under the convention; each is also an attribute, writable
         between steps (``initial_accumulator_value``, used at construction, is read-only). None, or no value,
@@ -450,6 +452,33 @@ class AMSGrad(Optimizer, rule="amsgrad"):
               \theta \leftarrow \theta - \frac{\eta}{\sqrt{\hat v_t} + \epsilon} m_t
 
     Hyperparameters: lr (0.001), beta1 (0.9), beta2 (0.999), eps (1e-8). State: m, v, vhat.
+    """
+
+
+class FTRL(Optimizer, rule="ftrl"):
+    r"""FTRL-Proximal, a rule beyond the survey: H. B. McMahan et al., "Ad click prediction: a view from the
+    trenches", KDD 2013, Algorithm 1. Per coordinate, with :math:`\alpha = \eta` and the gradient g taken at the
+    current :math:`\theta`:
+
+    .. math::
+        \sigma = \frac{\sqrt{n + g^2} - \sqrt{n}}{\alpha}, \quad z \leftarrow z + g - \sigma \theta, \quad
+        n \leftarrow n + g^2, \quad
+        \theta \leftarrow \begin{cases} 0 & |z| \le \lambda_1 \\
+        -\dfrac{z - \operatorname{sgn}(z)\, \lambda_1}{(\beta + \sqrt{n}) / \alpha + \lambda_2} & \text{otherwise}
+        \end{cases}
+
+    The per-coordinate learning rate is :math:`\alpha / (\beta + \sqrt{n})`; :math:`\lambda_1 > 0` sets
+    coordinates to exactly 0 (sparse models). :math:`\theta` is set from z and n at every step, so a start
+    :math:`\theta_0 \ne 0` (the paper's is 0) enters only through :math:`\sigma \theta_0` at a coordinate's first
+    step; a zero gradient leaves z and n and sets :math:`\theta` to that closed form, which it already is after
+    any step at the same lr (so the exact sparse mode catches up in closed form, and from a zero start at a
+    constant lr the lazy mode equals it). lr = 0 takes no step. :math:`\sigma` is computed as
+    :math:`g^2 / ((\sqrt{n + g^2} + \sqrt{n})\, \alpha)`, the same number without a difference of close roots.
+    Hyperparameters: lr (:math:`\alpha`, 0.1), beta (1.0), lambda1 (0.0), lambda2 (0.0). State: z, n.
+    Keras' Ftrl is the paper's with :math:`n_0` = initial_accumulator_value and its l2_regularization_strength
+    :math:`= \lambda_2 / 2` (learning_rate_power -0.5 and no l2 shrinkage only), held to trajectories recorded
+    from Keras 3.15.1 itself; torch.optim and optax have no FTRL (nothing to compare with), and their conventions
+    run the paper's.
     """
 
 

@@ -77,7 +77,7 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
 
     the penalty split by the rows' degrees as in the paper, so that it sums to mu/2 (||L||^2 + ||R||^2) over
     an epoch. Each epoch visits the entries in a new random order, split among n_threads threads (None:
-    gd.get_num_threads()) that step the shared rows of L and R with ``optimizer`` (any of the ten rules and its
+    gd.get_num_threads()) that step the shared rows of L and R with ``optimizer`` (any of the eleven rules and its
     ``**hyperparameters``) without locks. ``test``: a sparse matrix of held-out ratings whose RMSE the history
     records after each epoch. The factors start as init_scale times standard normal draws.
     """

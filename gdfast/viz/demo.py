@@ -1,7 +1,7 @@
 """``python -m gdfast demo``: every part of gdfast at work on real-sized data, in one command.
 
 (a) logistic regression on a deterministic sparse data set (gd.datasets.make_classification, or an svmlight
-    file) with each of the ten rules, mini-batch and stochastic, each at the best of a small grid of learning
+    file) with each of the eleven rules, mini-batch and stochastic, each at the best of a small grid of learning
     rates chosen on a validation split: test loss, accuracy and time;
 (b) Hogwild!: the same SGD fit on one thread and on every core;
 (c) batch normalization: a small MLP on scikit-learn's digits over a grid of learning rates, with and without

@@ -51,7 +51,7 @@ class AdaptiveRevision:
 
 
 class Shard:
-    """A contiguous slice x of the parameters and the rule that steps it: one of the ten rules (no snapshot) or
+    """A contiguous slice x of the parameters and the rule that steps it: one of the eleven rules (no snapshot) or
     AdaptiveRevision. Counts the updates it has applied."""
 
     def __init__(self, x, rule, hyperparameters):
