@@ -58,6 +58,10 @@ def reference_fit(rule, X, y, batch, epochs, alpha, l1_ratio, average, hyper):
 @pytest.mark.parametrize("rule", RULE_NAMES)
 def test_penalties_and_averages_follow_the_reference(rule, penalty, average, sparse):
     X, y = problem(sparse)
+    if rule == "ftrl" and penalty != "l2":  # its weights are a function of its state: its L1 is its lambda1
+        with pytest.raises(ValueError, match="^penalty: FTRL-Proximal computes its weights from its own state"):
+            gd.fit("logistic", X, y, rule, penalty=penalty, alpha=0.02, progress=False)
+        return
     hyper = dict(gd.RULES[rule].defaults, lr=0.05 if rule != "adadelta" else 1.0)
     l1_ratio = {"l1": 1.0, "l2": 0.0, "elasticnet": 0.4}[penalty]
     model = gd.fit("logistic", X, y, rule, batch_size=4, epochs=3, alpha=0.02, penalty=penalty, l1_ratio=0.4,
@@ -153,3 +157,20 @@ def test_one_vs_rest_is_a_binary_fit_per_class(loss, sparse):
         np.testing.assert_array_equal(ovr.coef_[k], binary.coef_[0])
         np.testing.assert_array_equal(ovr.intercept_[k], binary.intercept_[0])
     np.testing.assert_array_equal(ovr.predict(X), np.argmax(ovr.decision_function(X), axis=1))
+
+
+def test_ftrl_trains_in_fit_and_the_estimators():
+    """FTRL-Proximal (McMahan et al., 2013) as a rule of gd.fit and of the estimators, its lambda1 making zeros
+    (lambda1 is in the units of z, a sum of gradients over every touch: here ~sqrt(1500) x 0.5 ~ 20)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 60)) * (rng.random((600, 60)) < 0.5)
+    y = (X[:, :4] @ np.array([3.0, -3.0, 2.0, -2.0]) > 0).astype(int)
+    X = sp.csr_matrix(X)
+    model = gd.fit("logistic", X, y, "ftrl", batch_size=1, epochs=5, progress=False, n_threads=1, lr=0.5,
+                   lambda1=30.0, random_state=0)
+    assert (model.coef_[0, 4:] == 0).sum() >= 40 and np.all(model.coef_[0, :4] != 0)
+    assert (model.predict(X) == y).mean() > 0.9
+    pytest.importorskip("sklearn")
+    clf = gd.GDClassifier("log_loss", optimizer="ftrl", learning_rate="constant", eta0=0.5, penalty=None,
+                          optimizer_params={"lambda1": 30.0}, max_iter=5, tol=None, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9 and (clf.coef_[0, 4:] == 0).sum() >= 40

@@ -1,5 +1,5 @@
 """Training linear models by gradient descent (Ruder, arXiv:1609.04747): batch, mini-batch and stochastic
-gradient descent (section 2) with any of the ten update rules (section 4), run by one C epoch loop
+gradient descent (section 2) with any of the update rules (section 4, and FTRL-Proximal), run by one C epoch loop
 (csrc/linear.h, the GIL released), and the survey's strategies (section 6): shuffling, learning-rate schedules,
 curriculum learning, early stopping and gradient noise.
 
@@ -103,6 +103,9 @@ class Trainer:
                                   "penalty": penalty, "l1_ratio": l1_ratio, "average": average}).values()
         share = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, None: None}[penalty]
         self._l2, self._l1 = (0.0, 0.0) if share is None else (alpha * (1 - share), alpha * share)
+        if self._l1 > 0 and optimizer == "ftrl":
+            raise ValueError("penalty: FTRL-Proximal computes its weights from its own state, so an L1 step after it "
+                             "would be undone; give FTRL its L1 as lambda1= (and its L2 as lambda2=)")
         if init is not None and not isinstance(init, LinearModel):
             raise TypeError(f"init must be a gdfast.LinearModel from an earlier fit, got {type(init).__name__}")
         self.optimizer_name, self.batch_size = optimizer, batch_size
