@@ -352,3 +352,13 @@ def test_schedule_optimal_by_name_is_scikit_learns_for_the_fits_alpha(alpha, spa
 def test_schedule_optimal_needs_a_penalty():
     with pytest.raises(ValueError, match=r"schedule='optimal' needs an L2 penalty alpha > 0"):
         gd.fit("logistic", np.ones((4, 2)), [0, 1, 0, 1], "sgd", schedule="optimal", progress=False)
+
+
+@pytest.mark.parametrize("rule", RULE_NAMES)
+def test_hogwild_batches_of_one_stay_finite_for_every_rule(rule):
+    """Hogwild! on batches of one with a rare positive class (the hot features' replicas merged by summing the
+    threads' changes drove Adam's, RMSprop's and Adadelta's decaying state below 0: NaN)."""
+    X, y = gd.datasets.make_classification(n_rows=20_000, n_features=2**14)
+    y = (np.random.default_rng(0).random(len(y)) < 0.02).astype(np.int64)
+    model = gd.fit("logistic", X, y, rule, batch_size=1, n_threads=2, epochs=1, random_state=0, progress=False)
+    assert np.isfinite(model.history_[-1]["train_loss"]) and np.isfinite(model.coef_).all()

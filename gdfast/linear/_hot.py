@@ -11,6 +11,10 @@ class HotFeatures:
     back at the end."""
 
     MAX_HOT, SHARE, MERGE_EVERY = 1024, 0.01, 1024
+    # The rules whose state a merge may sum thread by thread: none, or sums (Adagrad's G, FTRL's z and n). A
+    # decaying average (Adam's v, RMSprop's E[g^2], ...) summed over threads' changes can go below 0 (a NaN at its
+    # square root), a velocity comes out doubled: those rules share their hot rows as they share the cold ones.
+    MERGEABLE_RULES = ("sgd", "adagrad", "ftrl")
 
     def __init__(self, perm):
         self.perm = perm  # internal feature -> the user's
@@ -18,8 +22,8 @@ class HotFeatures:
         self.inverse[perm] = np.arange(len(perm))
 
     @classmethod
-    def choose(cls, arrays, n, d, threads, batch_size):
-        if threads == 1 or batch_size != 1 or isinstance(arrays, np.ndarray):
+    def choose(cls, arrays, n, d, threads, batch_size, rule):
+        if threads == 1 or batch_size != 1 or isinstance(arrays, np.ndarray) or rule not in cls.MERGEABLE_RULES:
             return None
         counts = np.bincount(arrays[1][:int(arrays[0][-1])], minlength=d)
         hot = np.flatnonzero(counts >= max(1, cls.SHARE * n))

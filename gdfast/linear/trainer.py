@@ -60,8 +60,9 @@ _DOC_OPTIONS = """
     returns True stops training. progress: a progress bar of epochs (tqdm).
     n_threads: threads for CSR data (None: gd.get_num_threads(), every core unless set). With more than one
     the epoch runs as Hogwild! (Niu et al., 2011): the threads split each epoch's order and update the shared
-    W, b and optimizer state without locks; with batches of one, the features in at least 1% of the rows (of
-    the first data the trainer sees) and b live on per-thread replicas merged every 1024 steps. The L2 penalty
+    W, b and optimizer state without locks; with batches of one and a rule whose state merges by sums (sgd,
+    adagrad, ftrl), the features in at least 1% of the rows (of the first data the trainer sees) and b live on
+    per-thread replicas merged every 1024 steps. The L2 penalty
     then reaches the touched weights only, and results vary from run to run: pass n_threads=1 for a
     deterministic run (for a given random_state). Dense data trains on one thread (its steps use gd's threads
     for a large W).
@@ -269,7 +270,8 @@ class Trainer:
             self.intercept_scale = 1.0 if self._dense else 0.01
         self._threads = _threads(self.n_threads, arrays)
         plain_steps = self._l1 == 0 and not self.average  # the hot replicas know no L1 penalty nor averages
-        self._hot = HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n) if plain_steps else None
+        self._hot = (HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n, opt.rule.name)
+                     if plain_steps else None)
         self._W, self._b, self._opt = W, b, opt
         if self._hot is not None:
             self._W, self._opt = self._hot.to_internal(W, b, opt)
