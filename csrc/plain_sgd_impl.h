@@ -193,6 +193,7 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
                                     double *objective)
 {
     SFX(gd_plain_row) r = SFX(gd_row_of)(d, i);
+    REAL sample_weight = (REAL)(d->weight ? d->weight[i] : 1.0); /* loaded first: its miss overlaps the row's */
     double p = (REAL)(SFX(gd_plain_dot)(&r, (const REAL *)s->w) * s->wscale) + s->intercept;
     double eta = SFX(gd_plain_eta)(c, s), y = ((const REAL *)d->y)[i], dloss;
     double loss = SFX(gd_plain_loss)(c->loss, p, y, c->epsilon, &dloss,
@@ -206,7 +207,7 @@ static double SFX(gd_plain_example)(const gd_plain_sgd *c, gd_plain_state *s, co
     double update = SFX(gd_plain_update)(c, &r, eta, loss, dloss, p, y, &skip);
     if (skip)
         return loss;
-    update *= (REAL)(y > 0 ? c->weight_pos : c->weight_neg) * (REAL)(d->weight ? d->weight[i] : 1.0);
+    update *= (REAL)(y > 0 ? c->weight_pos : c->weight_neg) * sample_weight;
     if (c->penalty >= GD_PENALTY_L2)
         SFX(gd_plain_scale)(s, (REAL)fmax(0.0, 1.0 - (1.0 - c->l1_ratio) * eta * c->alpha), d->n_features);
     if (update != 0) {

@@ -471,7 +471,8 @@ class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
             mask = self._validation_mask(y_i, weight)
         y_score = (y_i > 0).astype(X.dtype) if values["loss"] == "log_loss" else y_i  # scikit-learn's 0/1 labels
         arrays, n, d, _ = losses.features(X)
-        out = self._fit_vector(values, X, losses.data(arrays, y_i, n, d, weight), coef, intercept, average_coef,
+        out = self._fit_vector(values, X, losses.data(arrays, y_i, n, d, _weights_read(weight)), coef, intercept,
+                               average_coef,
                                average_intercept, max_iter=max_iter, mask=mask, y_score=y_score, weight=weight,
                                weights=weights, seed=seed)
         if self.average:
@@ -608,7 +609,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, _GDEstimator):
         arrays, n, d, _ = losses.features(X)
         mask = self._validation_mask(y, weight)
         intercept, average_intercept, self.n_iter_ = self._fit_vector(
-            values, X, losses.data(arrays, y, n, d, weight), coef, intercept[0],
+            values, X, losses.data(arrays, y, n, d, _weights_read(weight)), coef, intercept[0],
             self._average_coef if average else None, self._average_intercept[0] if average else 0.0,
             max_iter=max_iter or 1, mask=mask, y_score=y, weight=weight, seed=_seed(self.random_state))
         self.t_ += self.n_iter_ * X.shape[0]
@@ -643,6 +644,11 @@ def _initial(init, shape, dtype, name, reshape):
     if out.shape != shape and not (name == "intercept_init" and out.shape == () and shape == (1,)):
         raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
     return out.reshape(shape)
+
+
+def _weights_read(weight):
+    """The weights the C loop reads: none where all are 1 (the same numbers; a load per example saved)."""
+    return None if weight.min() == 1.0 == weight.max() else weight
 
 
 def _score_function(classifier, X_val, y_val, w_val):
