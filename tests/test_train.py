@@ -153,8 +153,8 @@ def test_intercept_scale():
     X, y = classification(sparse=True)
     _, _, db = gd.losses.loss_gradient("logistic", X, y, np.zeros((X.shape[1], 1)), np.zeros(1))
     for scale, expected in ((None, 0.01), (0.5, 0.5)):
-        model = gd.fit("logistic", X, y, "sgd", epochs=1, lr=0.1, intercept_scale=scale, progress=False,
-                       n_threads=1)
+        model = gd.fit("logistic", X, y, "sgd", batch_size=None, epochs=1, lr=0.1, intercept_scale=scale,
+                       progress=False, n_threads=1)
         np.testing.assert_allclose(model.intercept_, -0.1 * expected * db, rtol=1e-12)
 
 
@@ -263,10 +263,11 @@ def test_init_continues_training_exactly():
 
 def test_classes_given_for_a_batch_missing_some():
     X, y = classification()
-    model = gd.fit("softmax", X[:5], np.zeros(5, int), "sgd", epochs=1, classes=[0, 1, 2], progress=False)
+    model = gd.fit("softmax", X[:5], np.zeros(5, int), "sgd", batch_size=None, epochs=1, classes=[0, 1, 2],
+                   progress=False)
     assert model.coef_.shape == (3, X.shape[1])
     with pytest.raises(ValueError, match=r"classes \[7\] not among"):
-        gd.fit("softmax", X[:5], np.full(5, 7), "sgd", epochs=1, classes=[0, 1, 2], progress=False)
+        gd.fit("softmax", X[:5], np.full(5, 7), "sgd", batch_size=None, epochs=1, classes=[0, 1, 2], progress=False)
 
 
 def uniform_sparse(n=4000, d=20_000, k=10, seed=0):
@@ -362,3 +363,20 @@ def test_hogwild_batches_of_one_stay_finite_for_every_rule(rule):
     y = (np.random.default_rng(0).random(len(y)) < 0.02).astype(np.int64)
     model = gd.fit("logistic", X, y, rule, batch_size=1, n_threads=2, epochs=1, random_state=0, progress=False)
     assert np.isfinite(model.history_[-1]["train_loss"]) and np.isfinite(model.coef_).all()
+
+
+def test_defaults_by_the_kind_of_loss():
+    """No optimizer, no batch size: Adam at lr 0.01 on batches of 32 for a classifier, SGD at lr 0.01 on single
+    examples for a regression (gdfast.linear.trainer.FIT_DEFAULTS, measured in bench/results/defaults.md); a
+    named rule keeps its own hyperparameters; init's rule is continued."""
+    X, y = classification(n=200)
+    model = gd.fit("logistic", X, y, progress=False)
+    assert model.optimizer_.rule.name == "adam" and model.optimizer_.lr == 0.01
+    assert model.optimizer_.t == 5 * -(-200 // 32) and (model.predict(X) == y).mean() > 0.8
+    regression = gd.fit("squared", X, X @ np.arange(6.0), progress=False)
+    assert regression.optimizer_.rule.name == "sgd" and regression.optimizer_.t == 5 * 200
+    assert gd.fit("logistic", X, y, "adam", progress=False).optimizer_.lr == gd.RULES["adam"].defaults["lr"]
+    more = gd.fit("logistic", X, y, epochs=1, init=gd.fit("logistic", X, y, "adagrad", progress=False),
+                  progress=False)
+    assert more.optimizer_.rule.name == "adagrad"
+    assert gd.fit("logistic", X, y, batch_size=None, epochs=2, progress=False).optimizer_.t == 2  # batch GD

@@ -48,7 +48,7 @@ def train(args):
     model = gd.fit(args.loss, X, y, args.optimizer, batch_size=args.batch_size, epochs=args.epochs,
                    alpha=args.alpha, validation_data=test, random_state=args.seed, callbacks=[report],
                    progress=False, **hyperparameters)
-    if test is not None and args.loss != "squared":
+    if test is not None and model.classes_ is not None:
         print(f"test accuracy {np.mean(model.predict(test[0]) == test[1]):.4f}")
     if args.out:
         np.savez(args.out, coef=model.coef_, intercept=model.intercept_, loss=args.loss,

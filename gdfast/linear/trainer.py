@@ -31,6 +31,13 @@ TRAINER_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT)
                        "penalty": NoneOr(Options("l2", "l1", "elasticnet")), "l1_ratio": Real(0, 1),
                        "average": _validate.AVERAGE}
 FIXED_RATE_RULES = ("sgd", "momentum", "nag")  # their L1 penalty is cumulative (Tsuruoka et al., 2009)
+
+# The defaults of a fit that names no optimizer (optimizer=None) or batch size (batch_size="auto"), by the kind of
+# loss, chosen by measurement on five data sets (bench/bench_defaults.py, bench/results/defaults.md): Adam on
+# mini-batches of 32 at lr 0.01 for the classification losses (on real sparse text it beats scikit-learn's
+# SGDClassifier(loss="log_loss") in less time); SGD on single examples at lr 0.01 for the regression losses
+# (Adam's and Adagrad's steps, bounded in parameter units, do not reach targets far from 0 in a few epochs).
+FIT_DEFAULTS = {"classification": ("adam", 32, {"lr": 0.01}), "regression": ("sgd", 1, {})}
 FIT_CONSTRAINTS = {"epochs": COUNT, "validation_fraction": NoneOr(FRACTION)}
 
 _DOC_OPTIONS = """
@@ -40,9 +47,11 @@ _DOC_OPTIONS = """
     epsilon-insensitive losses' threshold.
     sample_weight (fit, partial_fit): a weight >= 0 per example, scaling its loss; an example of weight 0 is
     left out of the epoch (it takes no step and counts none).
-    optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...).
+    optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...); None
+    (the default): Adam at lr 0.01 for a classification loss, SGD at lr 0.01 for a regression loss (FIT_DEFAULTS,
+    measured in bench/results/defaults.md), or init's rule.
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
-    of b. Each step minimises the mean loss of its batch plus the penalty: alpha/2 ||W||^2 (penalty "l2", the
+    of b; "auto" (the default): 32 for a classification loss, 1 for a regression loss. Each step minimises the mean loss of its batch plus the penalty: alpha/2 ||W||^2 (penalty "l2", the
     default), alpha ||W||_1 ("l1"), alpha (l1_ratio ||W||_1 + (1 - l1_ratio)/2 ||W||^2) ("elasticnet", scikit-learn's
     form) or none (None). The L2 part is in the gradient; the L1 part follows each step on the weights it touched:
     for sgd, momentum and nag the cumulative truncation of Tsuruoka et al. (2009), for the adaptive rules the
@@ -89,11 +98,13 @@ class Trainer:
     The options (all but ``epochs`` and the validation data, which are fit's):
     """
 
-    def __init__(self, loss, optimizer="sgd", *, batch_size=None, alpha=0.0, fit_intercept=True,
+    def __init__(self, loss, optimizer=None, *, batch_size="auto", alpha=0.0, fit_intercept=True,
                  intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
                  gradient_noise=None, random_state=None, callbacks=(), progress=True, classes=None, init=None,
                  n_threads=None, epsilon=0.1, penalty="l2", l1_ratio=0.15, average=False, **hyperparameters):
         self.loss = losses.loss_name(loss)
+        optimizer, batch_size, hyperparameters = _defaults(self.loss, optimizer, batch_size, classes, init,
+                                                           hyperparameters)
         for name in ("sparse", "check_finite"):
             if name in hyperparameters:
                 raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
@@ -335,7 +346,7 @@ class Trainer:
             self._best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
 
 
-def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fit_intercept=True,
+def fit(loss, X, y, optimizer=None, *, batch_size="auto", epochs=5, alpha=0.0, fit_intercept=True,
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
         progress=True, classes=None, init=None, n_threads=None, sample_weight=None, epsilon=0.1, penalty="l2",
@@ -358,6 +369,20 @@ def fit(loss, X, y, optimizer="sgd", *, batch_size=None, epochs=5, alpha=0.0, fi
 
 Trainer.__doc__ += _DOC_OPTIONS  # one text of the options for both (a docstring must be a literal)
 fit.__doc__ += _DOC_OPTIONS
+
+
+def _defaults(loss, optimizer, batch_size, classes, init, hyperparameters):
+    """(optimizer, batch_size, hyperparameters) with FIT_DEFAULTS where the fit names no optimizer (None) or batch
+    size ("auto"); continuing a model (init), its rule and its hyperparameters."""
+    kind = "classification" if loss in losses.CLASSIFICATION or classes is not None else "regression"
+    rule, batch, rule_hyperparameters = FIT_DEFAULTS[kind]
+    if isinstance(batch_size, str) and batch_size == "auto":
+        batch_size = batch
+    if optimizer is None and isinstance(init, LinearModel) and init.optimizer_ is not None:
+        return init.optimizer_.rule.name, batch_size, hyperparameters
+    if optimizer is None:
+        return rule, batch_size, {**rule_hyperparameters, **hyperparameters}
+    return optimizer, batch_size, hyperparameters
 
 
 def _schedule(spec, alpha):
