@@ -66,7 +66,12 @@ class Factorization:
         return checkpoint.decoded, (type(self),) + self._encode()
 
 
-def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, test=None, schedule=None,
+# factorize's default learning rate for SGD, where none is given: measured on the README's example and a noisy
+# 5000 x 1000 one (bench/results/defaults.md), where SGD's own 0.01 is far from converged in 10 epochs.
+FACTORIZE_SGD_LR = 0.1
+
+
+def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.02, n_threads=None, test=None, schedule=None,
               init_scale=0.1, random_state=None, progress=True, **hyperparameters):
     """Factorize a sparse rating matrix M (n_users x n_items, float32 or float64; its stored entries are the
     observed ratings) as M ≈ L Rᵀ by lock-free SGD over the observed entries:
@@ -91,6 +96,8 @@ def factorize(M, rank, optimizer="sgd", *, epochs=10, mu=0.05, n_threads=None, t
     entries = _Entries(M)
     rng = np.random.default_rng(random_state)
     L, R = _initial_factors(rng, M.shape, rank, init_scale, M.dtype)
+    if optimizer == "sgd":
+        hyperparameters = {"lr": FACTORIZE_SGD_LR, **hyperparameters}
     opt = OPTIMIZERS[optimizer]([L, R], **hyperparameters)
     run = _LockFreeRun(entries, L, R, opt, threads, mu, schedules.schedule(schedule))
     return Factorization(L, R, run.epochs(epochs, rng, test, progress), opt)

@@ -12,11 +12,17 @@ DOWNPOUR_CONSTRAINTS = {"n_replicas": COUNT, "n_shards": COUNT, "n_fetch": COUNT
                         "batch_size": COUNT, "epochs": COUNT, "local_lr": NONNEGATIVE, "warm_start": Integer(0)}
 
 
+# The server's learning rate where none is given, for the Adagrad servers: measured on the README's example
+# (bench/results/defaults.md), where Adagrad's own 0.01 is far from converged in 5 epochs.
+SERVER_LR = {"adagrad": 0.5, "adaptive_revision": 0.5}
+
+
 def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch_size=32, epochs=5, local_lr=0.01,
              server="adagrad", warm_start=0, delay=0, backend="local", random_state=None, **server_hyperparameters):
     """Downpour SGD: ``n_replicas`` model replicas, each on its own share of the examples (rows i, i + p, ...),
     and a parameter server of ``n_shards`` shards, each applying ``server`` (a rule's name, e.g. "adagrad", or
-    "adaptive_revision" for delay-tolerant Adagrad) with ``**server_hyperparameters`` to its coordinates.
+    "adaptive_revision" for delay-tolerant Adagrad) with ``**server_hyperparameters`` to its coordinates (an
+    Adagrad server's lr defaults to 0.5, SERVER_LR: measured, bench/results/defaults.md).
 
     Each replica, at every step on a mini-batch of ``batch_size`` of its examples: fetches the parameters every
     ``n_fetch`` steps, computes its gradient g, updates its local copy (theta_local -= local_lr g), accrues g; every
@@ -38,6 +44,8 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
         raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")
+    if server in SERVER_LR:
+        server_hyperparameters = {"lr": SERVER_LR[server], **server_hyperparameters}
     rng = np.random.default_rng(random_state)
     replicas = [_Replica(i, np.arange(i, problem.n, n_replicas)) for i in range(n_replicas)]
     steps_per_epoch = max(-(-len(r.rows) // batch_size) for r in replicas)
@@ -61,7 +69,7 @@ def downpour(loss, X, y, *, n_replicas=4, n_shards=2, n_fetch=5, n_push=5, batch
     return problem.model(theta, history, local_lr)
 
 
-def delay_tolerant_adagrad(loss, X, y, *, lr=0.01, z0=1e-8, n_replicas=4, n_shards=2, batch_size=32, epochs=5,
+def delay_tolerant_adagrad(loss, X, y, *, lr=0.5, z0=1e-8, n_replicas=4, n_shards=2, batch_size=32, epochs=5,
                            delay=0, backend="local", random_state=None):
     """Asynchronous SGD with delay-tolerant Adagrad (McMahan & Streeter, 2014) on the server: every replica
     fetches the parameters with a snapshot of the gradient sums, computes the gradient of a mini-batch and

@@ -3,17 +3,23 @@ import numpy as np
 
 from ... import _validate
 from ..._validate import COUNT, NONNEGATIVE, NoneOr, Options, Real
+from ...optim import kernels
+from ...optim._registry import RULES
+from ...optim.optimizers import OPTIMIZER_NAMES
 from . import _backend
 from ._problem import Problem
 
 # easgd's numbers and mode (gdfast._validate).
-EASGD_CONSTRAINTS = {"n_replicas": COUNT, "mode": Options("sync", "async"), "tau": COUNT, "lr": NONNEGATIVE,
+EASGD_CONSTRAINTS = {"n_replicas": COUNT, "mode": Options("sync", "async"), "tau": COUNT, "lr": NoneOr(NONNEGATIVE),
                      "alpha": NoneOr(Real(0, 1, "right")), "momentum": NoneOr(Real(0, 1, "left")),
-                     "batch_size": COUNT, "epochs": COUNT}
+                     "batch_size": COUNT, "epochs": COUNT, "optimizer": NoneOr(OPTIMIZER_NAMES)}
+# The workers' default rule and its lr (each worker sees 1/p of the examples): measured on the README's example
+# (bench/results/defaults.md), where it reaches serial Adagrad's training loss; with momentum, the paper's SGD.
+DEFAULT_WORKERS = ("adagrad", 2.0)
 
 
-def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None, momentum=None, batch_size=32,
-          epochs=5, backend="local", random_state=None):
+def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=None, alpha=None, momentum=None, batch_size=32,
+          epochs=5, optimizer=None, backend="local", random_state=None, **hyperparameters):
     """Elastic Averaging SGD: ``n_replicas`` workers x_i, each on its own share of the examples (rows i, i + p,
     ...), held to a center variable x~ by an elastic force of strength rho = alpha / lr.
 
@@ -24,6 +30,12 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     and at every step takes a local SGD step x_i <- x_i - lr g_i(x_i); with ``momentum`` delta this is EAMSGD
     (Algorithm 2): v_i <- delta v_i - lr g_i(x_i + delta v_i);  x_i <- x_i + v_i.
     alpha defaults to 0.9 / n_replicas (the paper's beta = p alpha = 0.9); the paper's momentum is 0.99.
+    optimizer: the rule of the workers' local steps (``**hyperparameters`` its others than lr): the paper's
+    "sgd" (with momentum, EAMSGD), or any rule of gd.OPTIMIZERS, each worker keeping its own state (in both
+    modes the elastic force is then applied after the rule's step). None: Adagrad at lr 2 (each of the p
+    workers sees 1/p of the examples), which reaches serial Adagrad's training loss on the README's example
+    (bench/results/defaults.md), or with momentum the paper's SGD (lr: its default, 0.01), which even as
+    EAMSGD with momentum 0.99 and tau 4 stays above it.
 
     backend: "local" (default) one thread per worker, an exchange holding the center's lock, a synchronous
     round computing the workers' gradients in parallel; "simulated" the workers take turns step by step in this
@@ -32,36 +44,44 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=0.01, alpha=None,
     after each epoch in its history.
     """
     backend = _backend.check(backend)
-    n_replicas, mode, tau, lr, alpha, delta, batch_size, epochs = _validate.check(
+    n_replicas, mode, tau, lr, alpha, delta, batch_size, epochs, optimizer = _validate.check(
         EASGD_CONSTRAINTS, {"n_replicas": n_replicas, "mode": mode, "tau": tau, "lr": lr, "alpha": alpha,
-                            "momentum": momentum, "batch_size": batch_size, "epochs": epochs}).values()
+                            "momentum": momentum, "batch_size": batch_size, "epochs": epochs,
+                            "optimizer": optimizer}).values()
     if delta is not None and mode == "sync":
         raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
+    if delta is not None and optimizer not in (None, "sgd"):
+        raise ValueError(f"momentum (EAMSGD) steps with SGD: use optimizer='sgd', not {optimizer!r}")
+    if optimizer is None:
+        optimizer, default_lr = ("sgd", RULES["sgd"].defaults["lr"]) if delta is not None else DEFAULT_WORKERS
+        lr = default_lr if lr is None else lr
+    lr = RULES[optimizer].defaults["lr"] if lr is None else lr
+    local = _LocalRule(optimizer, lr, hyperparameters)
     alpha = 0.9 / n_replicas if alpha is None else alpha
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
         raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")
     rng = np.random.default_rng(random_state)
-    workers = [_Worker(i, np.arange(i, problem.n, n_replicas), problem.zeros()) for i in range(n_replicas)]
+    workers = [_Worker(i, np.arange(i, problem.n, n_replicas), problem.zeros(), local) for i in range(n_replicas)]
     rounds = max(-(-len(w.rows) // batch_size) for w in workers)
     history = []
     with _backend.start(backend, problem) as runner:
         center = runner.center(problem.zeros()) if mode == "async" else problem.zeros()
-        step = _AsyncStep(problem, center, batch_size, tau, lr, alpha, delta)
+        step = _AsyncStep(problem, center, batch_size, tau, local, alpha, delta)
         for epoch in range(epochs):
             for w in workers:
                 w.order = rng.permutation(w.rows)
             if mode == "async":
                 workers = runner.run(step, workers, rounds)
             else:
-                _sync_rounds(runner, workers, center, rounds, batch_size, lr, alpha)
+                _sync_rounds(runner, workers, center, rounds, batch_size, local, alpha)
             theta = center.parameters() if mode == "async" else center
             history.append({"epoch": epoch + 1, "train_loss": problem.mean_loss(theta)})
         theta = center.parameters() if mode == "async" else center
     return problem.model(theta, history, lr)
 
 
-def _sync_rounds(runner, workers, center, rounds, batch_size, lr, alpha):
+def _sync_rounds(runner, workers, center, rounds, batch_size, local, alpha):
     """Synchronous EASGD: every round, all from the values at round t (equations 5-6)."""
     for r in range(rounds):
         pulls = [w.x - center for w in workers]
@@ -69,25 +89,47 @@ def _sync_rounds(runner, workers, center, rounds, batch_size, lr, alpha):
         busy = [i for i, rows in enumerate(batches) if len(rows)]
         grads = runner.gradients([(batches[i], workers[i].x) for i in busy])
         for i, g in zip(busy, grads):
-            workers[i].x -= lr * g
+            local.step(workers[i], g)
         for w, pull in zip(workers, pulls):
             w.x -= alpha * pull
         center += alpha * np.sum(pulls, axis=0)
 
 
-class _Worker:
-    """A worker's state: its examples and this epoch's order, x_i, its velocity (EAMSGD), its step count."""
+class _LocalRule:
+    """A worker's local step: the paper's x_i <- x_i - lr g, or a rule's (its state on the worker)."""
 
-    def __init__(self, index, rows, x):
+    def __init__(self, rule, lr, hyperparameters):
+        self.rule, self.lr, self.hyperparameters = rule, lr, hyperparameters
+        if rule != "sgd":  # hyperparameters checked once, before any worker starts
+            getattr(kernels, rule)(np.zeros(1), np.zeros(1), *[np.zeros(1) for _ in RULES[rule].slots], t=1, lr=lr,
+                                  **hyperparameters)
+
+    def slots(self, x):
+        return [np.zeros_like(x) for _ in RULES[self.rule].slots]
+
+    def step(self, w, g):
+        w.rule_steps += 1
+        if self.rule == "sgd" and not self.hyperparameters:
+            w.x -= self.lr * g
+        else:
+            getattr(kernels, self.rule)(w.x, g, *w.slots, t=w.rule_steps, lr=self.lr, **self.hyperparameters)
+
+
+class _Worker:
+    """A worker's state: its examples and this epoch's order, x_i, its velocity (EAMSGD), its step count, its
+    local rule's state and step count."""
+
+    def __init__(self, index, rows, x, local):
         self.index, self.rows, self.order, self.x, self.v, self.steps = index, rows, rows, x, np.zeros_like(x), 0
+        self.slots, self.rule_steps = local.slots(x), 0
 
 
 class _AsyncStep(_backend.Step):
     """Algorithm 1 (EASGD) or 2 (EAMSGD) for one worker's step."""
 
-    def __init__(self, problem, center, batch_size, tau, lr, alpha, delta):
+    def __init__(self, problem, center, batch_size, tau, local, alpha, delta):
         self.problem, self.server = problem, center
-        self.batch_size, self.tau, self.lr, self.alpha, self.delta = batch_size, tau, lr, alpha, delta
+        self.batch_size, self.tau, self.local, self.alpha, self.delta = batch_size, tau, local, alpha, delta
 
     def __call__(self, w, s):
         rows = w.order[s * self.batch_size:(s + 1) * self.batch_size]
@@ -99,8 +141,8 @@ class _AsyncStep(_backend.Step):
                 w.x -= d
         w.steps += 1
         if self.delta is None:
-            w.x -= self.lr * self.problem.gradient(rows, w.x)
+            self.local.step(w, self.problem.gradient(rows, w.x))
         else:
             w.v *= self.delta
-            w.v -= self.lr * self.problem.gradient(rows, w.x + w.v)
+            w.v -= self.local.lr * self.problem.gradient(rows, w.x + w.v)
             w.x += w.v
