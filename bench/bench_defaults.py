@@ -2,7 +2,7 @@
 they are given by default, beside scikit-learn's defaults and candidate defaults, so that the project can choose
 defaults that train well.
 
-1. gd.fit("logistic") candidates and today's default (5 epochs of full-batch GD at lr 0.01) against
+1. gd.fit("logistic") candidates, its defaults and its first defaults (5 epochs of full-batch GD at lr 0.01) against
    SGDClassifier(), SGDClassifier(loss="log_loss"), GDClassifier() and GDClassifier(loss="log_loss"), on the
    power-law set, digits, breast_cancer and the PyPI text set (bench/datasets.py): test log-loss and ROC-AUC
    (binary) or accuracy (digits), and the fit's seconds (one run; n_threads as given: gd.fit's default is every
@@ -50,7 +50,8 @@ SK_RATE = dict(schedule=IT(power=0.25), lr=0.01)  # scikit-learn's SGDRegressor 
 
 # gd.fit("logistic", X, y, **options): (label, options); n_threads left out is gd.fit's default (every core).
 LOGISTIC = [
-    ("gd.fit today: batch GD, lr 0.01, 5 epochs", {}),
+    ("gd.fit() defaults (adam, b32, lr 0.01, 5 ep)", {}),
+    ("gd.fit before: batch GD (sgd), lr 0.01, 5 epochs", dict(optimizer="sgd", batch_size=None)),
     ("sgd, b1, optimal, alpha 1e-4, 5 ep", dict(optimizer="sgd", batch_size=1, schedule="optimal", alpha=1e-4)),
     ("sgd, b1, optimal, alpha 1e-4, 10 ep", dict(optimizer="sgd", batch_size=1, schedule="optimal", alpha=1e-4,
                                                  epochs=10)),
@@ -69,7 +70,8 @@ LOGISTIC = [
     ("adam, b1, lr 0.01, 5 ep, 1 thread", dict(optimizer="adam", batch_size=1, lr=0.01, n_threads=1)),
 ]
 SQUARED = [
-    ("gd.fit today: batch GD, lr 0.01, 5 epochs", {}),
+    ("gd.fit() defaults (sgd, b1, lr 0.01, 5 ep)", {}),
+    ("gd.fit before: batch GD (sgd), lr 0.01, 5 epochs", dict(optimizer="sgd", batch_size=None)),
     ("sgd, b1, 0.01/(1+t)^0.25, alpha 1e-4, 5 ep", dict(optimizer="sgd", batch_size=1, alpha=1e-4, **SK_RATE)),
     ("sgd, b1, 0.01/(1+t)^0.25, alpha 1e-4, 10 ep", dict(optimizer="sgd", batch_size=1, alpha=1e-4, epochs=10,
                                                         **SK_RATE)),
@@ -210,14 +212,20 @@ def distributed(quick):
          lambda lr: lambda X, y: D.delay_tolerant_adagrad("logistic", X, y, lr=lr, random_state=0)),
         ("delay_tolerant_adagrad: 8 replicas (README), lr",
          lambda lr: lambda X, y: D.delay_tolerant_adagrad("logistic", X, y, lr=lr, n_replicas=8, random_state=0)),
+        ("easgd: Adagrad workers (async, tau 1, alpha 0.9/4), lr",
+         lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, optimizer="adagrad", random_state=0)),
+        ("easgd: Adagrad workers, sync, lr",
+         lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, optimizer="adagrad", mode="sync",
+                                         random_state=0)),
     ]
     sgd_like = [
         ("serial SGD (gd.fit, batch 32, 5 ep, 1 thread)",
          lambda lr: lambda X, y: gd.fit("logistic", X, y, "sgd", lr=lr, batch_size=32, epochs=5, n_threads=1,
                                         random_state=0, progress=False)),
-        ("easgd: defaults (async, tau 1, alpha 0.9/4), lr",
-         lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, random_state=0)),
-        ("easgd: sync, lr", lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, mode="sync", random_state=0)),
+        ("easgd: SGD workers (async, tau 1, alpha 0.9/4), lr",
+         lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, optimizer="sgd", random_state=0)),
+        ("easgd: SGD workers, sync, lr", lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, optimizer="sgd",
+                                                                        mode="sync", random_state=0)),
         ("EAMSGD: tau 4, momentum 0.9 (README: 0.99), lr",
          lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, tau=4, momentum=0.9, random_state=0)),
         ("EAMSGD: tau 1, momentum 0.9, lr",
@@ -225,7 +233,7 @@ def distributed(quick):
         ("EAMSGD: tau 4, momentum 0.99 (README), lr",
          lambda lr: lambda X, y: D.easgd("logistic", X, y, lr=lr, tau=4, momentum=0.99, random_state=0)),
     ]
-    lrs_a = (0.01, 0.1, 0.3, 0.5, 0.7, 1.0, 2.0) if not quick else (0.01, 0.5, 1.0)
+    lrs_a = (0.01, 0.1, 0.3, 0.5, 0.7, 1.0, 2.0, 3.0) if not quick else (0.01, 0.5, 2.0)
     lrs_s = (0.01, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0) if not quick else (0.01, 1.0, 10.0)
     lines = ["## 2. Distributed methods on the README's example (make_classification(4000, 2^12), logistic, "
              "5 epochs, batch 32, local backend)", "",
@@ -299,7 +307,8 @@ def factorize(quick):
     grids = [("sgd (default rule, every core)", "sgd", None, (0.01, 0.02, 0.05, 0.1)),
              ("adagrad, 1 thread (serial)", "adagrad", 1, (0.03, 0.1, 0.3, 1.0))]
     mus = (0.05, 0.02, 0.0)
-    lines = ["## 3. gd.hogwild.factorize (rank 10, default 10 epochs; today: sgd, lr 0.01, mu 0.05)", "",
+    lines = ["## 3. gd.hogwild.factorize (rank 10, default 10 epochs; first defaults: sgd, lr 0.01, mu 0.05; now "
+             "lr 0.1, mu 0.02)", "",
              "Each cell: test RMSE after 10 epochs / seconds.", ""]
     for title, (M, T) in examples:
         lines += [f"### {title}", "", "| rule | mu | " + " | ".join(f"lr {lr}" for lr in grids[0][3]) +

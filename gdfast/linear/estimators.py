@@ -456,9 +456,9 @@ class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
             self._binary(values, X, y, weight, max_iter or 1)
         return self
 
-    def _class_problem(self, values, X, y, weight, i, max_iter, mask=None, seed=None, weights=(1.0, 1.0)):
-        """Class i against the rest by scikit-learn's SGD, in place in the coefficient arrays; returns (intercept,
-        average intercept, epochs)."""
+    def _class_problem(self, values, X, features, y, weight, i, max_iter, mask=None, seed=None, weights=(1.0, 1.0)):
+        """Class i against the rest by scikit-learn's SGD, in place in the coefficient arrays (features: X as
+        losses.features checked it, once for every class); returns (intercept, average intercept, epochs)."""
         y_i = np.where(y == self.classes_[i], 1.0, -1.0).astype(X.dtype)
         binary = len(self.classes_) == 2
         row = (lambda a: a.ravel()) if binary else (lambda a: a[i])
@@ -470,19 +470,18 @@ class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
         if mask is None:
             mask = self._validation_mask(y_i, weight)
         y_score = (y_i > 0).astype(X.dtype) if values["loss"] == "log_loss" else y_i  # scikit-learn's 0/1 labels
-        arrays, n, d, _ = losses.features(X)
+        arrays, n, d, _ = features
         out = self._fit_vector(values, X, losses.data(arrays, y_i, n, d, _weights_read(weight)), coef, intercept,
-                               average_coef,
-                               average_intercept, max_iter=max_iter, mask=mask, y_score=y_score, weight=weight,
-                               weights=weights, seed=seed)
+                               average_coef, average_intercept, max_iter=max_iter, mask=mask, y_score=y_score,
+                               weight=weight, weights=weights, seed=seed)
         if self.average:
             self._average_intercept[k] = out[1]
         return out
 
     def _binary(self, values, X, y, weight, max_iter):
         cw = self._expanded_class_weight
-        intercept, _, n_iter = self._class_problem(values, X, y, weight, 1, max_iter, weights=(cw[1], cw[0]),
-                                                   seed=_seed(self.random_state))
+        intercept, _, n_iter = self._class_problem(values, X, losses.features(X), y, weight, 1, max_iter,
+                                                   weights=(cw[1], cw[0]), seed=_seed(self.random_state))
         self.t_ += n_iter * X.shape[0]
         self.n_iter_ = n_iter
         if self.average > 0 and self.average <= self.t_ - 1:
@@ -500,9 +499,10 @@ class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
         seeds = np.random.default_rng(_seed(self.random_state)).integers(2**31 - 1, size=len(self.classes_))
         cw = self._expanded_class_weight
         jobs = [(i, dict(mask=mask, seed=int(seeds[i]), weights=(cw[i], 1.0))) for i in range(len(self.classes_))]
+        features = losses.features(X)
         with ThreadPoolExecutor(_jobs(self.n_jobs, len(jobs))) as pool:
-            results = list(pool.map(lambda job: self._class_problem(values, X, y, weight, job[0], max_iter,
-                                                                    **job[1]), jobs))
+            results = list(pool.map(lambda job: self._class_problem(values, X, features, y, weight, job[0],
+                                                                    max_iter, **job[1]), jobs))
         for i, (intercept, _, _) in enumerate(results):
             self.intercept_[i] = intercept
         n_iter = max(r[2] for r in results)
