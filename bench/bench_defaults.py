@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import gdfast as gd  # noqa: E402
 from timing import git_head, machine, write_result  # noqa: E402
 from datasets import bundled, power_law, pypi_text  # noqa: E402
+from bench_hogwild import ratings as noisy_ratings  # noqa: E402  (its noisy rank-10 ratings, 10% held out)
 
 import sklearn  # noqa: E402
 from sklearn.linear_model import SGDClassifier, SGDRegressor  # noqa: E402
@@ -284,20 +285,6 @@ def readme_ratings():
     r = np.sum(U[u] * V[v], axis=1)
     return (sp.csr_matrix((r[:32_000], (u[:32_000], v[:32_000])), shape=(500, 200)),
             sp.csr_matrix((r[32_000:], (u[32_000:], v[32_000:])), shape=(500, 200)))
-
-
-def noisy_ratings(n_users, n_items, n_ratings, rank=10, seed=0):
-    """bench_hogwild.py's ratings: rank-10 products scaled by 1/sqrt(rank) plus noise sd 0.1, 10% held out."""
-    rng = np.random.default_rng(seed)
-    L, R = rng.standard_normal((n_users, rank)), rng.standard_normal((n_items, rank))
-    u, v = rng.integers(0, n_users, n_ratings), rng.integers(0, n_items, n_ratings)
-    M = sp.coo_matrix((np.einsum("ij,ij->i", L[u], R[v]) / np.sqrt(rank) + 0.1 * rng.standard_normal(n_ratings),
-                       (u, v)), shape=(n_users, n_items)).tocsr()
-    M.sum_duplicates()
-    coo = M.tocoo()
-    test = rng.random(coo.nnz) < 0.1
-    part = lambda keep: sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=M.shape)  # noqa: E731
-    return part(~test), part(test)
 
 
 def factorize(quick):

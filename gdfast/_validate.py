@@ -158,17 +158,20 @@ class Threads(NoneOr):
         return min(_kernels.get_num_threads(), _kernels.MAX_THREADS) if n is None else n
 
 
-class Average(Constraint):
-    """Polyak-Ruppert averaging: False (none), True (from the first step) or the step to start at (an int >= 1);
-    converted to that step, 0 for none."""
+class BoolOrInteger(Constraint):
+    """A bool (converted to 0 or 1) or an int >= low: scikit-learn's "verbose" (low 0) and "average" (low 1:
+    False none, True from the first step, or the step to start at)."""
+
+    def __init__(self, low):
+        self.integer = Integer(low)
 
     def describe(self, error=TypeError):
-        return "a bool or an int >= 1"
+        return f"a bool or an int >= {self.integer.low}"
 
     def convert(self, value):
         if isinstance(value, (bool, np.bool_)):
             return int(value)
-        return Integer(1).convert(value)
+        return self.integer.convert(value)
 
 
 def check(table, values, label="{}"):
@@ -183,7 +186,7 @@ COUNT = Integer(1)  # epochs, batch sizes, ranks, replicas, layer widths
 NONNEGATIVE = Real(0, None)  # penalties, learning rates, decay and noise constants
 FRACTION = Real(0, 1, "neither")  # a share of the examples held out
 N_THREADS = Threads()
-AVERAGE = Average()
+AVERAGE = BoolOrInteger(1)  # Polyak-Ruppert averaging
 SPARSE_MODES = Options("lazy", "exact")
 
 # The update rules' hyperparameters: the kernels need lr >= 0, gamma and the betas in [0, 1) and eps > 0.

@@ -66,18 +66,6 @@ class _Bool(_validate.Constraint):
         return bool(value)
 
 
-class _Verbose(_validate.Constraint):
-    """A bool or an int >= 0 (scikit-learn's "verbose")."""
-
-    def describe(self, error=TypeError):
-        return "a bool or an int >= 0"
-
-    def convert(self, value):
-        if isinstance(value, (bool, np.bool_)):
-            return int(value)
-        return Integer(0).convert(value)
-
-
 class _ClassWeight(_validate.Constraint):
     def describe(self, error=TypeError):
         return "None, 'balanced' or a dict class -> weight"
@@ -92,7 +80,7 @@ _BOOL = _Bool()
 CONSTRAINTS = {
     "penalty": NoneOr(Options("l2", "l1", "elasticnet")), "alpha": NONNEGATIVE, "l1_ratio": NoneOr(Real(0, 1)),
     "fit_intercept": _BOOL, "max_iter": COUNT, "tol": NoneOr(NONNEGATIVE), "shuffle": _BOOL,
-    "verbose": _Verbose(), "epsilon": NONNEGATIVE, "n_jobs": NoneOr(Integer()), "learning_rate":
+    "verbose": _validate.BoolOrInteger(0), "epsilon": NONNEGATIVE, "n_jobs": NoneOr(Integer()), "learning_rate":
     Options(*plain_sgd.LEARNING_RATES), "eta0": Real(0, None, "neither"), "power_t": Real(),
     "early_stopping": _BOOL, "validation_fraction": FRACTION, "n_iter_no_change": COUNT,
     "class_weight": _ClassWeight(), "warm_start": _BOOL, "average": _validate.AVERAGE, "optimizer": OPTIMIZER_NAMES,
