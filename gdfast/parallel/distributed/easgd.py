@@ -50,13 +50,8 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=None, alpha=None,
                             "optimizer": optimizer}).values()
     if delta is not None and mode == "sync":
         raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
-    if delta is not None and optimizer not in (None, "sgd"):
-        raise ValueError(f"momentum (EAMSGD) steps with SGD: use optimizer='sgd', not {optimizer!r}")
-    if optimizer is None:
-        optimizer, default_lr = ("sgd", RULES["sgd"].defaults["lr"]) if delta is not None else DEFAULT_WORKERS
-        lr = default_lr if lr is None else lr
-    lr = RULES[optimizer].defaults["lr"] if lr is None else lr
-    local = _LocalRule(optimizer, lr, hyperparameters)
+    local = _LocalRule.chosen(optimizer, lr, delta, hyperparameters)
+    lr = local.lr
     alpha = 0.9 / n_replicas if alpha is None else alpha
     problem = Problem(loss, X, y)
     if n_replicas > problem.n:
@@ -97,6 +92,16 @@ def _sync_rounds(runner, workers, center, rounds, batch_size, local, alpha):
 
 class _LocalRule:
     """A worker's local step: the paper's x_i <- x_i - lr g, or a rule's (its state on the worker)."""
+
+    @classmethod
+    def chosen(cls, optimizer, lr, delta, hyperparameters):
+        """easgd's rule and lr as given, or its defaults (DEFAULT_WORKERS; with momentum delta, SGD)."""
+        if delta is not None and optimizer not in (None, "sgd"):
+            raise ValueError(f"momentum (EAMSGD) steps with SGD: use optimizer='sgd', not {optimizer!r}")
+        if optimizer is None:
+            optimizer, default_lr = ("sgd", RULES["sgd"].defaults["lr"]) if delta is not None else DEFAULT_WORKERS
+            lr = default_lr if lr is None else lr
+        return cls(optimizer, RULES[optimizer].defaults["lr"] if lr is None else lr, hyperparameters)
 
     def __init__(self, rule, lr, hyperparameters):
         self.rule, self.lr, self.hyperparameters = rule, lr, hyperparameters
