@@ -390,7 +390,8 @@ def test_fit_runs_the_conventions_kernel():
     """The C training loop steps the convention's kernel: one batch step of fit equals the optimizer's step."""
     rng = np.random.default_rng(47)
     X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
-    model = gd.fit("squared", X, y, optimizer="rmsprop", convention="torch", epochs=2, progress=False)
+    model = gd.fit("squared", X, y, optimizer="rmsprop", convention="torch", batch_size=None, epochs=2,
+                   progress=False)
     assert model.optimizer_.convention == "torch"
     W, b = np.zeros((3, 1)), np.zeros(1)
     opt = gd.RMSprop([W, b], convention="torch")
