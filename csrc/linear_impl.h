@@ -301,12 +301,6 @@ static double SFX(gd_coordinate_rate)(const gd_model *m, int64_t e, const gd_hyp
     }
 }
 
-GD_INLINE int SFX(gd_fixed_rate)(const gd_model *m)
-{
-    int rule = gd_kernel_rule[m->rule];
-    return rule == GD_RULE_sgd || rule == GD_RULE_momentum || rule == GD_RULE_nag;
-}
-
 /* The L1 penalty on element e: for the fixed-rate rules the cumulative truncation of Tsuruoka et al. (2009), the
  * weight pulled toward 0 by u (the penalty l1 eta summed over every step so far) less what it already gave (q),
  * never across 0; for the adaptive rules the proximal step of the rule's own rate eta_e:

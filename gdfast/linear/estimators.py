@@ -125,14 +125,7 @@ class _GDEstimator(BaseEstimator):
         if sample_weight is None:
             return np.ones(n)
         weight = np.asarray(sample_weight)
-        if weight.ndim == 0:
-            weight = np.full(n, weight)
-        if weight.dtype.kind not in "iuf" or weight.ndim != 1 or weight.shape[0] != n:
-            raise ValueError(f"sample_weight must be n_samples ({n}) numbers, got shape {weight.shape} and dtype "
-                             f"{weight.dtype}")
-        weight = weight.astype(np.float64)
-        if not np.isfinite(weight).all() or (weight < 0).any():
-            raise ValueError("sample_weight must be finite and >= 0")
+        weight = losses.example_weights(np.full(n, weight) if weight.ndim == 0 else weight, n)  # a scalar: everyone's
         if not self.early_stopping and not weight.any():
             raise ValueError("sample_weight must contain at least one non-zero number")
         return weight
