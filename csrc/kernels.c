@@ -237,14 +237,13 @@ static int gd_valid(const gd_model *m)
 
 double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                       int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
-                      const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+                      const double *noise_sd, int64_t *n_steps)
 {
     if (!gd_valid(m) || batch_size < 1 || m->n_threads < 1)
         return -1;
     if (m->is_double)
-        return gd_train_epoch_f64(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, stamp_base,
-                                  n_steps);
-    return gd_train_epoch_f32(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, stamp_base, n_steps);
+        return gd_train_epoch_f64(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, n_steps);
+    return gd_train_epoch_f32(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, n_steps);
 }
 
 int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)

@@ -36,18 +36,23 @@ typedef struct {
     const double *weight;
 } gd_data;
 
-/* One thread's scratch buffers, allocated by the caller and kept between epochs:
- *   grad_w  n_features x n_outputs   (dense data: the batch gradient of W; CSR data: per-feature accumulators)
+/* One thread's scratch buffers, allocated by the caller and kept between epochs; "cap" is at least the number of
+ * distinct features a batch can touch (CSR data: min(n_features, batch size x the longest row)):
+ *   grad_w  dense data: n_features x n_outputs, the batch gradient of W; CSR data: unused
  *   grad_b, z, dz  n_outputs each
- *   stamp   n_features int64, zero at first (CSR data: the last batch that touched a feature)
- *   touched n_features int64, values n_features x n_outputs (CSR data: the batch's features and gradient rows)
+ *   touched cap int64, values cap x n_outputs (CSR data: the batch's features and their gradient rows)
+ *   table   CSR batches of several rows: 2^table_bits int32, all -1 between batches, >= 2 cap entries; a hash
+ *           table feature -> its position in touched, so that the accumulation reads and writes only small
+ *           buffers (cache-resident) and not a per-feature array the size of W
  *   rng     4 words of xoshiro256** state (the gradient noise), advanced in place
  *   replica Hogwild! with hot features (gd_model.n_hot > 0): 2 * (1 + GD_MAX_SLOTS) blocks of
  *           (n_hot + 1) x n_outputs, the thread's copies of the hot rows of W and of b (the last row) and of
  *           their state, then the values they had at the last merge */
 typedef struct {
     void *grad_w, *grad_b, *z, *dz, *values;
-    int64_t *stamp, *touched;
+    int64_t *touched;
+    int32_t *table;
+    int table_bits;
     uint64_t *rng;
     void *replica;
 } gd_scratch;
@@ -61,7 +66,6 @@ typedef struct {
     int64_t n_outputs;
     void *w, *b;
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];
-    const gd_exact *w_exact; /* CSR data in the exact sparse mode, else NULL */
     int n_threads;
     /* The L1 penalty (linear_impl.h, gd_penalise_l1) on the weights each step touches: l1 > 0 its weight; for the
      * fixed-rate rules (sgd, momentum, nag) Tsuruoka's cumulative form, with l1_u the penalty so far (one
@@ -75,7 +79,15 @@ typedef struct {
     void *avg_w, *avg_b;
     int64_t *avg_stamp;
     int64_t avg_start;
-    int64_t n_hot;       /* Hogwild! with batches of one: features 0..n_hot-1 and b live on per-thread replicas */
+    /* Hogwild! with batches of one: n_hot features (hot_features[s], s < n_hot) and b live on per-thread replicas,
+     * row s of a replica for feature hot_features[s]; bit j of hot_bits (n_features bits in uint64 words) is set
+     * for a hot feature j, and hot_slot[j] (n_features int32) is then its s. The loop reads the bit of every
+     * nonzero (a bitmap of 2^20 features is 128 KB, it stays in cache) and the slot of the hot ones only (their
+     * entries are few cache lines), not a random entry of a 4 MB table per nonzero. */
+    int64_t n_hot;
+    const uint64_t *hot_bits;
+    const int32_t *hot_slot;
+    const int64_t *hot_features;
     int64_t merge_every; /* a thread adds its replicas' changes to the shared rows every this many steps */
     gd_scratch *scratch;
 } gd_model;
@@ -90,15 +102,15 @@ typedef struct {
  * order, in batches, and update W, b and their state without locks (relaxed atomic loads and stores); the k-th
  * batch of thread i is step k * n_threads + i, so lr and noise_sd need
  * n_threads * ceil(ceil(n_order / n_threads) / batch_size) entries. With batches of one example and
- * m->n_hot > 0 the hot features 0..n_hot-1 (the caller numbers the most frequent features first) and b are
+ * m->n_hot > 0 the hot features (the caller chooses the most frequent) and b are
  * stepped on per-thread replicas whose changes are added to the shared rows every m->merge_every steps and at
  * the end: the threads then contend only for the cold features.
- * *stamp_base numbers the batches for the stamp arrays (advanced in place); *n_steps gets the number of steps
+ * The sparse steps are lazy (an untouched row of W and its state do not move). *n_steps gets the number of steps
  * taken. Returns the sum of the example losses (times their weights), each taken before its batch's step, or
  * -1 for an unknown rule or loss. */
 double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                       int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
-                      const double *noise_sd, int64_t *stamp_base, int64_t *n_steps);
+                      const double *noise_sd, int64_t *n_steps);
 
 /* The loss of every example (out, n_rows doubles, unweighted) and, when grad_w is not NULL, the gradient of the
  * mean weighted loss with respect to W and b (dense, into grad_w and grad_b) for the model's W and b

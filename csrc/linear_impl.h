@@ -89,11 +89,46 @@ GD_INLINE double SFX(gd_weighted)(const gd_model *m, const gd_data *d, int64_t i
     return w * loss;
 }
 
-/* gw[j, :] += scale * x_ij * dz for the features j of example i. With n_touched (CSR data in the epoch loop), a
- * feature first seen in this batch (stamp) is recorded in touched and its row of gw zeroed first; without, gw
- * is a dense gradient the caller zeroed. */
+/* The position of feature j in the batch's touched features (x->touched, x->values), found in the thread's
+ * hash table (open addressing, linear probing, Fibonacci hashing: feature numbers close together spread out), or
+ * appended with its row of values zeroed. The table has at least twice the entries the batch can touch. */
+GD_INLINE int64_t SFX(gd_touch)(const gd_scratch *x, int64_t j, int64_t K, int64_t *n_touched)
+{
+    uint64_t mask = ((uint64_t)1 << x->table_bits) - 1;
+    uint64_t h = ((uint64_t)j * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - x->table_bits);
+    for (;; h = (h + 1) & mask) {
+        int32_t q = x->table[h];
+        if (q < 0)
+            break;
+        if (x->touched[q] == j)
+            return q;
+    }
+    int64_t q = (*n_touched)++;
+    x->table[h] = (int32_t)q;
+    x->touched[q] = j;
+    for (int64_t k = 0; k < K; ++k)
+        ((REAL *)x->values)[q * K + k] = 0;
+    return q;
+}
+
+/* The table emptied (every entry -1 again) at the batch's end. Entries are removed in the reverse order of their
+ * insertion: the probe sequence of each was made of earlier entries only, which are then all still there. */
+static void SFX(gd_untouch)(const gd_scratch *x, int64_t n_touched)
+{
+    uint64_t mask = ((uint64_t)1 << x->table_bits) - 1;
+    for (int64_t q = n_touched - 1; q >= 0; --q) {
+        uint64_t h = ((uint64_t)x->touched[q] * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - x->table_bits);
+        while (x->table[h] != q)
+            h = (h + 1) & mask;
+        x->table[h] = -1;
+    }
+}
+
+/* gw[j, :] += scale * x_ij * dz for the features j of example i. With n_touched (CSR data in the epoch loop), gw
+ * is x->values, indexed by the features' positions in touched (gd_touch); without, gw is a dense gradient the
+ * caller zeroed. */
 static void SFX(gd_accumulate)(const gd_data *d, const gd_scratch *x, int64_t K, int64_t i, REAL scale, REAL *gw,
-                               int64_t batch, int64_t *n_touched)
+                               int64_t *n_touched)
 {
     const REAL *dz = (const REAL *)x->dz;
     if (d->dense) {
@@ -107,14 +142,9 @@ static void SFX(gd_accumulate)(const gd_data *d, const gd_scratch *x, int64_t K,
     const REAL *data = (const REAL *)g->data;
     for (int64_t p = gd_index(g->indptr, g->index_is_64, i); p < gd_index(g->indptr, g->index_is_64, i + 1); ++p) {
         int64_t j = gd_index(g->indices, g->index_is_64, p);
-        if (n_touched && x->stamp[j] != batch) {
-            x->stamp[j] = batch;
-            x->touched[(*n_touched)++] = j;
-            for (int64_t k = 0; k < K; ++k)
-                gw[j * K + k] = 0;
-        }
+        int64_t row = n_touched ? SFX(gd_touch)(x, j, K, n_touched) : j;
         for (int64_t k = 0; k < K; ++k)
-            gw[j * K + k] += scale * data[p] * dz[k];
+            gw[row * K + k] += scale * data[p] * dz[k];
     }
 }
 
@@ -142,7 +172,7 @@ static void SFX(gd_step_rows)(const gd_model *m, int64_t n_rows, const void *row
     if (shared)
         SFX(gd_rows_shared_step)(m->rule, param, slots, &g, h);
     else
-        SFX(gd_rows_step)(m->rule, param, slots, &g, h, intercept ? NULL : m->w_exact);
+        SFX(gd_rows_step)(m->rule, param, slots, &g, h, NULL);
 }
 
 /* b stepped by its gradient grad_b (when the model fits an intercept), at learning rate lr * intercept_scale. */
@@ -172,25 +202,16 @@ static void SFX(gd_one_row_gradient)(const gd_model *m, const gd_data *d, const 
     }
 }
 
-/* The gradient rows of a CSR batch of several rows: the features it touched (stamped; sorted for the exact
- * mode, which needs its rows in order), their accumulated gradients gathered into values. */
+/* The gradient rows of a CSR batch of several rows, accumulated in values (gd_accumulate): the penalty and the
+ * noise added, the hash table emptied. */
 static void SFX(gd_rows_gradient)(const gd_model *m, const gd_scratch *x, int64_t n_touched, double alpha,
                                   double sd)
 {
-    const REAL *gw = (const REAL *)x->grad_w, *w = (const REAL *)m->w;
-    REAL *values = (REAL *)x->values;
+    const REAL *w = (const REAL *)m->w;
     int64_t K = m->n_outputs;
-    int sorted = 1;
-    for (int64_t q = 1; m->w_exact && q < n_touched && sorted; ++q)
-        sorted = x->touched[q] > x->touched[q - 1];
-    if (!sorted)
-        qsort(x->touched, (size_t)n_touched, sizeof(int64_t), gd_compare_int64);
-    for (int64_t q = 0; q < n_touched; ++q) {
-        int64_t j = x->touched[q];
-        for (int64_t k = 0; k < K; ++k)
-            values[q * K + k] = gw[j * K + k];
-        SFX(gd_penalise)(values + q * K, w + j * K, K, alpha, sd, x->rng);
-    }
+    for (int64_t q = 0; q < n_touched; ++q)
+        SFX(gd_penalise)((REAL *)x->values + q * K, w + x->touched[q] * K, K, alpha, sd, x->rng);
+    SFX(gd_untouch)(x, n_touched);
 }
 
 /* W stepped by the dense loop with the gradient in grad_w. */
@@ -237,7 +258,7 @@ GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *or
  * values). Returns the sum of the losses; *n_touched gets the features a several-row CSR batch touched. */
 static double SFX(gd_batch_gradient)(const gd_model *m, const gd_data *d, const gd_scratch *x, const int64_t *order,
                                      int64_t start, int64_t end, int64_t n_order, double scale, double alpha,
-                                     double sd, int64_t batch, int64_t *n_touched)
+                                     double sd, int64_t *n_touched)
 {
     const REAL *w = (const REAL *)m->w, *b = (const REAL *)m->b;
     REAL *gw = (REAL *)x->grad_w, *gb = (REAL *)x->grad_b, *z = (REAL *)x->z, *dz = (REAL *)x->dz;
@@ -259,7 +280,7 @@ static double SFX(gd_batch_gradient)(const gd_model *m, const gd_data *d, const 
         for (int64_t k = 0; k < K; ++k)
             gb[k] += mean * dz[k];
         if (!one_row)
-            SFX(gd_accumulate)(d, x, K, order[q], mean, gw, batch, n_touched);
+            SFX(gd_accumulate)(d, x, K, order[q], mean, d->dense ? gw : (REAL *)x->values, n_touched);
     }
     if (sd > 0)
         for (int64_t k = 0; k < K; ++k)
@@ -416,7 +437,7 @@ static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
  * at O(touched). */
 static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                    int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
-                                   const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+                                   const double *noise_sd, int64_t *n_steps)
 {
     const gd_scratch *x = &m->scratch[0];
     int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0 && m->l1 == 0 && !m->avg_w;
@@ -428,7 +449,7 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
         h.t = h0->t + s + 1;
         h.lr = lr[s];
         total += SFX(gd_batch_gradient)(m, d, x, order, start, end, n_order, scale, scaled ? 0 : alpha,
-                                        noise_sd[s], ++*stamp_base, &n_touched);
+                                        noise_sd[s], &n_touched);
         gd_hyper h_w = h;
         if (scaled) { /* the penalty's step on every weight, into scale; the gradient step at lr / scale */
             double decay = 1 - h.lr * alpha;
@@ -455,8 +476,8 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
 
 /* ---- Hogwild! with per-thread replicas of the hot features -----------------------------------------------
  * A few features in most rows (a power-law head) and the intercept make Hogwild!'s threads write the same
- * cache lines at every step. Each thread steps its own copies of those rows (features 0..n_hot-1, numbered so
- * by the caller, and b) and adds what changed to the shared rows every merge_every steps: the other threads see
+ * cache lines at every step. Each thread steps its own copies of those rows (the features hot_features[s], row s
+ * of the replica, and b, its last row) and adds what changed to the shared rows every merge_every steps: the other threads see
  * these updates up to merge_every steps late, as they see every update a little late in Hogwild!. */
 
 /* Replica block `block` (0: the rows of W and b, k + 1: their slot k), as stepped now or as at the last merge. */
@@ -477,15 +498,28 @@ static void SFX(gd_merge)(const gd_model *m, const gd_scratch *x, int first)
         if (!w)
             continue; /* a slot this rule does not keep */
         for (int64_t e = 0; e < n_w + K; ++e) {
-            REAL *shared = e < n_w ? &w[e] : &b[e - n_w];
+            REAL *shared = e < n_w ? &w[m->hot_features[e / K] * K + e % K] : &b[e - n_w];
             REAL value = first ? SFX(gd_load)(shared) : SFX(gd_atomic_add)(shared, now[e] - then[e]);
             now[e] = then[e] = value;
         }
     }
 }
 
-/* One example on one thread: hot features (a prefix of its sorted row) and b read and stepped on the thread's
- * replicas, cold ones on the shared W with relaxed atomics. Returns its loss. */
+/* Feature j's replica row, or -1 for a cold feature (gd_model: hot_bits, hot_slot). Without branches: hot and
+ * cold features come mixed in a row, and a mispredicted branch per nonzero costs more than the loads. A cold
+ * feature reads hot_slot[0], a line always in cache. */
+GD_INLINE int64_t SFX(gd_hot_slot)(const gd_model *m, int64_t j)
+{
+    int64_t hot = (int64_t)((m->hot_bits[j >> 6] >> (j & 63)) & 1);
+    int64_t slot = m->hot_slot[j & -hot];
+    return hot ? slot : -1;
+}
+
+/* One example on one thread: hot features and b read and stepped on the thread's replicas, cold ones on the
+ * shared W with relaxed atomics. Its gradient rows go to values, the hot ones first (their replica rows in
+ * touched[0, n_hot_here)), the cold ones from the end back (their features). Returns its loss. The selects
+ * between a hot and a cold feature read both sides (the shared row of a hot feature changes only at merges, so
+ * reading it costs no contention) to stay free of branches. */
 static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t i,
                                          double alpha, double sd, const gd_hyper *h)
 {
@@ -493,33 +527,33 @@ static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, co
     const REAL *data = (const REAL *)g->data, *w = (const REAL *)m->w;
     REAL *hot = SFX(gd_replica)(m, x, 0, 0), *z = (REAL *)x->z, *dz = (REAL *)x->dz;
     REAL *gb = (REAL *)x->grad_b, *values = (REAL *)x->values;
-    int64_t K = m->n_outputs, n_hot = m->n_hot, p0 = gd_index(g->indptr, g->index_is_64, i), split = p0;
-    int64_t p1 = gd_index(g->indptr, g->index_is_64, i + 1);
+    int64_t K = m->n_outputs, n_hot = m->n_hot, p0 = gd_index(g->indptr, g->index_is_64, i);
+    int64_t n = gd_index(g->indptr, g->index_is_64, i + 1) - p0, first_cold = n, n_hot_here = 0;
     void *hot_slots[GD_MAX_SLOTS];
-    while (split < p1 && gd_index(g->indices, g->index_is_64, split) < n_hot)
-        ++split;
     for (int64_t k = 0; k < K; ++k)
         z[k] = hot[n_hot * K + k];
-    for (int64_t p = p0; p < p1; ++p) {
-        int64_t j = gd_index(g->indices, g->index_is_64, p);
+    for (int64_t p = p0; p < p0 + n; ++p) {
+        int64_t j = gd_index(g->indices, g->index_is_64, p), slot = SFX(gd_hot_slot)(m, j);
+        const REAL *row = slot >= 0 ? hot + slot * K : w + j * K;
         for (int64_t k = 0; k < K; ++k)
-            z[k] += data[p] * (p < split ? hot[j * K + k] : SFX(gd_load)(&w[j * K + k]));
+            z[k] += data[p] * SFX(gd_load)(&row[k]);
     }
     double loss = SFX(gd_weighted)(m, d, i, dz, SFX(gd_loss_dz)(m, z, d->y, i, dz));
-    for (int64_t p = p0; p < p1; ++p) {
-        int64_t j = gd_index(g->indices, g->index_is_64, p);
-        REAL *v = values + (p - p0) * K;
+    for (int64_t p = p0; p < p0 + n; ++p) {
+        int64_t j = gd_index(g->indices, g->index_is_64, p), slot = SFX(gd_hot_slot)(m, j), is_hot = slot >= 0;
+        int64_t q = is_hot ? n_hot_here : first_cold - 1;
+        n_hot_here += is_hot;
+        first_cold -= 1 - is_hot;
+        x->touched[q] = is_hot ? slot : j;
         for (int64_t k = 0; k < K; ++k)
-            v[k] = data[p] * dz[k];
-        SFX(gd_penalise)(v, p < split ? hot + j * K : w + j * K, K, alpha, sd, x->rng);
+            values[q * K + k] = data[p] * dz[k];
+        SFX(gd_penalise)(values + q * K, is_hot ? hot + slot * K : w + j * K, K, alpha, sd, x->rng);
     }
     for (int k = 0; k < GD_MAX_SLOTS; ++k)
         hot_slots[k] = m->w_slots[k] ? SFX(gd_replica)(m, x, k + 1, 0) : NULL;
-    int width = g->index_is_64 ? 8 : 4;
-    gd_rows hot_rows = {n_hot, split - p0, K, (const char *)g->indices + p0 * width, values, g->index_is_64};
+    gd_rows hot_rows = {n_hot, n_hot_here, K, x->touched, values, 1};
     SFX(gd_rows_step)(m->rule, hot, hot_slots, &hot_rows, h, NULL);
-    SFX(gd_step_rows)(m, d->n_features, (const char *)g->indices + split * width, g->index_is_64, p1 - split,
-                      values + (split - p0) * K, h, 1);
+    SFX(gd_step_rows)(m, d->n_features, x->touched + n_hot_here, 1, n - n_hot_here, values + n_hot_here * K, h, 1);
     if (m->fit_intercept) { /* b: the replica's last row */
         gd_hyper scaled = *h;
         scaled.lr *= m->intercept_scale;
@@ -537,15 +571,15 @@ static double SFX(gd_example_replicated)(const gd_model *m, const gd_data *d, co
  * slower than the work of a step). The penalty reaches the touched weights only. */
 static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                     int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
-                                    const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+                                    const double *noise_sd, int64_t *n_steps)
 {
     double totals[GD_MAX_THREADS] = {0};
-    int64_t last_step[GD_MAX_THREADS] = {0}, base = *stamp_base;
+    int64_t last_step[GD_MAX_THREADS] = {0};
     int n_threads = m->n_threads < GD_MAX_THREADS ? m->n_threads : GD_MAX_THREADS;
     GD_PRAGMA(omp parallel num_threads(n_threads))
     {
         int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, batch = base, s = tid;
+        int64_t lo = n_order * tid / nt, hi = n_order * (tid + 1) / nt, s = tid;
         const gd_scratch *x = &m->scratch[tid];
         double sum = 0; /* local: the threads' entries of totals and last_step share cache lines */
         double u = m->l1_u ? *m->l1_u : 0; /* the cumulative L1 penalty as this thread sees it: its steps count nt */
@@ -563,8 +597,7 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
                 if (k % m->merge_every == 0)
                     SFX(gd_merge)(m, x, 0);
             } else {
-                sum += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s], ++batch,
-                                              &n_touched);
+                sum += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s], &n_touched);
                 u += m->l1 * h.lr * nt;
                 SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1, u);
             }
@@ -574,7 +607,6 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         totals[tid] = sum;
         last_step[tid] = hi > lo ? s - nt + 1 : 0;
     }
-    *stamp_base = base + n_order; /* above every batch number a thread used */
     double total = gd_threads_total(totals, last_step, n_threads, n_steps);
     for (int64_t s = 0; m->l1_u && s < *n_steps; ++s)
         *m->l1_u += m->l1 * lr[s];
@@ -583,12 +615,11 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
 
 static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                   int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
-                                  const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+                                  const double *noise_sd, int64_t *n_steps)
 {
-    if (m->n_threads > 1 && !d->dense && m->w_exact == NULL)
-        return SFX(gd_epoch_hogwild)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, stamp_base,
-                                     n_steps);
-    return SFX(gd_epoch_serial)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, stamp_base, n_steps);
+    if (m->n_threads > 1 && !d->dense)
+        return SFX(gd_epoch_hogwild)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, n_steps);
+    return SFX(gd_epoch_serial)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, n_steps);
 }
 
 static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *out, REAL *gw, REAL *gb)
@@ -610,7 +641,7 @@ static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *o
             SFX(gd_weighted)(m, d, i, dz, 0);
             for (int64_t k = 0; k < K; ++k)
                 gb[k] += scale * dz[k];
-            SFX(gd_accumulate)(d, x, K, i, scale, gw, 0, NULL);
+            SFX(gd_accumulate)(d, x, K, i, scale, gw, NULL);
         }
     }
 }

@@ -1,5 +1,5 @@
 # The only C/Cython boundary: declarations of csrc/kernels.h.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "kernels.h" nogil:
     enum:
@@ -99,8 +99,9 @@ cdef extern from "linear.h" nogil:
         void *z
         void *dz
         void *values
-        int64_t *stamp
         int64_t *touched
+        int32_t *table
+        int table_bits
         uint64_t *rng
         void *replica
 
@@ -113,7 +114,6 @@ cdef extern from "linear.h" nogil:
         void *b
         void *w_slots[GD_MAX_SLOTS]
         void *b_slots[GD_MAX_SLOTS]
-        const gd_exact *w_exact
         int n_threads
         double l1
         double *l1_u
@@ -123,12 +123,15 @@ cdef extern from "linear.h" nogil:
         int64_t *avg_stamp
         int64_t avg_start
         int64_t n_hot
+        const uint64_t *hot_bits
+        const int32_t *hot_slot
+        const int64_t *hot_features
         int64_t merge_every
         gd_scratch *scratch
 
     double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                           int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
-                          const double *noise_sd, int64_t *stamp_base, int64_t *n_steps)
+                          const double *noise_sd, int64_t *n_steps)
     int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
     double gd_loss_value(int loss, double z, double y, double epsilon, double *dz)
 

@@ -4,7 +4,7 @@
 Nothing here validates: gdfast/_validate.py checks every array (dtype, shape, contiguity, writability,
 overlap) before an object of this module sees it, and the kernels trust what they get.
 """
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
@@ -393,19 +393,22 @@ MAX_SLOTS = GD_MAX_SLOTS
 
 cdef class LinearModel:
     """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and one
-    scratch set per thread (dicts of the buffers linear.h lists), pointers taken once; with l1 > 0, l1_u (one
-    float64) and, for the fixed-rate rules, l1_q (like W); with averaging, avg_w, avg_b (like W and b) and, on CSR
-    data, avg_stamp (n_features int64). All of one dtype, C-contiguous, checked by the caller."""
+    scratch set per thread (dicts of the buffers linear.h lists; "table" an int32 array of a power-of-two size),
+    pointers taken once; with l1 > 0, l1_u (one float64) and, for the fixed-rate rules, l1_q (like W); with
+    averaging, avg_w, avg_b (like W and b) and, on CSR data, avg_stamp (n_features int64); for Hogwild!'s hot
+    features, hot_bits (n_features bits, uint64 words), hot_slot (n_features int32) and hot_features (int64). All of one dtype, C-contiguous, checked by
+    the caller."""
     cdef gd_model model
     cdef object keep_alive
-    cdef int64_t stamp_base
 
     def __cinit__(self, int rule, int loss, cnp.ndarray w, cnp.ndarray b, tuple w_slots, tuple b_slots,
-                  list scratch, SparseState w_state, bint fit_intercept, double intercept_scale,
-                  int64_t n_hot=0, int64_t merge_every=1, double epsilon=0.0, double l1=0.0, l1_u=None, l1_q=None,
+                  list scratch, bint fit_intercept, double intercept_scale, hot_bits=None, hot_slot=None,
+                  hot_features=None,
+                  int64_t merge_every=1, double epsilon=0.0, double l1=0.0, l1_u=None, l1_q=None,
                   avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1):
         cdef int t
-        self.keep_alive = (w, b, w_slots, b_slots, scratch, w_state, l1_u, l1_q, avg_w, avg_b, avg_stamp)
+        self.keep_alive = (w, b, w_slots, b_slots, scratch, hot_bits, hot_slot, hot_features, l1_u, l1_q, avg_w,
+                           avg_b, avg_stamp)
         self.model.l1, self.model.avg_start = l1, avg_start
         self.model.l1_u = NULL if l1_u is None else <double *>cnp.PyArray_DATA(<cnp.ndarray?>l1_u)
         self.model.l1_q = NULL if l1_q is None else cnp.PyArray_DATA(<cnp.ndarray?>l1_q)
@@ -419,9 +422,13 @@ cdef class LinearModel:
         self.model.w, self.model.b = cnp.PyArray_DATA(w), cnp.PyArray_DATA(b)
         _slot_pointers(w_slots, self.model.w_slots)
         _slot_pointers(b_slots, self.model.b_slots)
-        self.model.w_exact = NULL if w_state.lazy else &w_state.exact
         self.model.n_threads = len(scratch)
-        self.model.n_hot, self.model.merge_every = n_hot, merge_every
+        self.model.n_hot = 0 if hot_features is None else cnp.PyArray_SIZE(<cnp.ndarray?>hot_features)
+        self.model.hot_bits = NULL if hot_bits is None else <const uint64_t *>cnp.PyArray_DATA(<cnp.ndarray?>hot_bits)
+        self.model.hot_slot = NULL if hot_slot is None else <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray?>hot_slot)
+        self.model.hot_features = (NULL if hot_features is None else
+                                   <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray?>hot_features))
+        self.model.merge_every = merge_every
         self.model.scratch = <gd_scratch *>malloc(len(scratch) * sizeof(gd_scratch))
         if self.model.scratch == NULL:
             raise MemoryError()
@@ -431,11 +438,11 @@ cdef class LinearModel:
             self.model.scratch[t].z = cnp.PyArray_DATA(buffers["z"])
             self.model.scratch[t].dz = cnp.PyArray_DATA(buffers["dz"])
             self.model.scratch[t].values = cnp.PyArray_DATA(buffers["values"])
-            self.model.scratch[t].stamp = <int64_t *>cnp.PyArray_DATA(buffers["stamp"])
             self.model.scratch[t].touched = <int64_t *>cnp.PyArray_DATA(buffers["touched"])
+            self.model.scratch[t].table = <int32_t *>cnp.PyArray_DATA(buffers["table"])
+            self.model.scratch[t].table_bits = (cnp.PyArray_SIZE(buffers["table"]) - 1).bit_length()
             self.model.scratch[t].rng = <uint64_t *>cnp.PyArray_DATA(buffers["rng"])
             self.model.scratch[t].replica = cnp.PyArray_DATA(buffers["replica"])
-        self.stamp_base = 0
 
     def __dealloc__(self):
         free(self.model.scratch)
@@ -455,7 +462,7 @@ cdef class LinearModel:
         _check_loop_kernel(self.model.rule)
         with nogil:
             total = gd_train_epoch(&self.model, &data.data, order_ptr, n_order, batch_size, alpha, &h, lr_ptr,
-                                   noise_ptr, &self.stamp_base, &n_steps)
+                                   noise_ptr, &n_steps)
         return total, n_steps
 
     def loss_gradient(self, LinearData data, cnp.ndarray out, grad_w=None, grad_b=None):

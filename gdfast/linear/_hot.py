@@ -1,71 +1,59 @@
 """Hogwild!'s hot features: the features most rows hold, kept on per-thread replicas (csrc/linear_impl.h)."""
 import numpy as np
 
-from . import losses
-
 
 class HotFeatures:
-    """Hogwild! with batches of one example: the features present in at least 1% of the rows (at most
-    MAX_HOT, most frequent first) are renumbered 0..n_hot-1, so the C loop keeps them (and b) on per-thread
-    replicas (csrc/linear_impl.h); training runs on renumbered copies of X's indices, W and its state, mapped
-    back at the end."""
+    """Hogwild! with batches of one example: the features present in at least 1% of the rows (at most MAX_HOT,
+    most frequent first) and b live on per-thread replicas in the C loop (csrc/linear_impl.h), merged into the
+    shared W every MERGE_EVERY steps. The loop reads ``bits`` (one bit per feature: hot or not) per nonzero and
+    ``slot`` (one int32 per feature: its replica row) per hot nonzero; X, W and the optimizer state stay as they
+    are.
+
+    The frequencies are counted on a sample of SAMPLE_BLOCKS evenly spread blocks of rows (SAMPLE_ROWS in all),
+    so that choosing costs a small share of an epoch whatever n is; a feature in 1% of the rows is in about
+    SAMPLE_ROWS / 100 sampled rows, and one just under the threshold is as good a choice as one just over it."""
 
     MAX_HOT, SHARE, MERGE_EVERY = 1024, 0.01, 1024
+    SAMPLE_ROWS, SAMPLE_BLOCKS = 65536, 64
     # The rules whose state a merge may sum thread by thread: none, or sums (Adagrad's G, FTRL's z and n). A
     # decaying average (Adam's v, RMSprop's E[g^2], ...) summed over threads' changes can go below 0 (a NaN at its
     # square root), a velocity comes out doubled: those rules share their hot rows as they share the cold ones.
     MERGEABLE_RULES = ("sgd", "adagrad", "ftrl")
 
-    def __init__(self, perm):
-        self.perm = perm  # internal feature -> the user's
-        self.inverse = np.empty_like(perm)
-        self.inverse[perm] = np.arange(len(perm))
+    def __init__(self, features, d):
+        self.features = np.ascontiguousarray(features, np.int64)  # replica row s -> the feature
+        self.slot = np.full(d, -1, np.int32)
+        self.slot[self.features] = np.arange(len(self.features), dtype=np.int32)
+        hot = np.zeros(-(-d // 64) * 64, bool)
+        hot[self.features] = True
+        self.bits = np.packbits(hot, bitorder="little").view(np.uint64)  # bit j of word j // 64: little-endian
+
+    @property
+    def n_hot(self):
+        return len(self.features)
 
     @classmethod
     def choose(cls, arrays, n, d, threads, batch_size, rule):
+        """The hot features of CSR arrays (indptr, indices, data), or None where Hogwild! keeps no replicas."""
         if threads == 1 or batch_size != 1 or isinstance(arrays, np.ndarray) or rule not in cls.MERGEABLE_RULES:
             return None
-        counts = np.bincount(arrays[1][:int(arrays[0][-1])], minlength=d)
-        hot = np.flatnonzero(counts >= max(1, cls.SHARE * n))
+        counts, rows = cls._sample_counts(arrays[0], arrays[1], n, d)
+        hot = np.flatnonzero(counts >= max(1, cls.SHARE * rows))
         hot = hot[np.argsort(-counts[hot], kind="stable")][:cls.MAX_HOT]
-        if not len(hot):
-            return None
-        rest = np.setdiff1d(np.arange(d), hot, assume_unique=True)
-        found = cls(np.concatenate([hot, rest]))
-        found.n_hot = len(hot)
-        return found
+        return cls(hot, d) if len(hot) else None
+
+    @classmethod
+    def _sample_counts(cls, indptr, indices, n, d):
+        """(how many sampled rows hold each feature, the number of rows sampled): every row when n is at most
+        SAMPLE_ROWS, else SAMPLE_BLOCKS blocks of contiguous rows spread over X (their indices gathered: the
+        sample's size, not X's)."""
+        if n <= cls.SAMPLE_ROWS:
+            return np.bincount(indices[:int(indptr[-1])], minlength=d), n
+        block = cls.SAMPLE_ROWS // cls.SAMPLE_BLOCKS
+        starts = np.linspace(0, n - block, cls.SAMPLE_BLOCKS).astype(np.int64)
+        sample = np.concatenate([indices[int(indptr[s]):int(indptr[s + block])] for s in starts])
+        return np.bincount(sample, minlength=d), block * cls.SAMPLE_BLOCKS
 
     def kernel_args(self):
-        return self.n_hot, self.MERGE_EVERY
-
-    def renumbered(self, arrays, y_enc, n, d, weight=None):
-        """The examples with features renumbered (each row sorted again, on copies)."""
-        import scipy.sparse as sp
-        indptr, indices, data = arrays
-        X = sp.csr_matrix((data.copy(), self.inverse[indices].astype(indices.dtype), indptr.copy()), shape=(n, d))
-        X.has_sorted_indices = False
-        X.sort_indices()
-        self.arrays = (X.indptr, X.indices, X.data)  # kept alive with the LinearData
-        return losses.data(self.arrays, y_enc, n, d, weight)
-
-    def to_internal(self, W, b, opt):
-        """W and an optimizer over [renumbered W, b] with the state renumbered alike."""
-        W_internal = W[self.perm]
-        state = opt.state_dict()
-        for name in opt.rule.slots:
-            state[f"{name}.0"] = state[f"{name}.0"][self.perm]
-        internal = type(opt)([W_internal, b], convention=opt.convention)
-        internal.load_state_dict(state)
-        return W_internal, internal
-
-    def user_order(self, W_internal):
-        return W_internal[self.inverse]
-
-    def back(self, W_internal, internal, W, opt):
-        """The user's W and optimizer, given the renumbered ones' values and state."""
-        W[...] = self.user_order(W_internal)
-        state = internal.state_dict()
-        for name in opt.rule.slots:
-            state[f"{name}.0"] = self.user_order(state[f"{name}.0"])
-        opt.load_state_dict(state)
-        return W, opt
+        """The C model's hot-feature arguments (gdfast._kernels.LinearModel)."""
+        return {"hot_bits": self.bits, "hot_slot": self.slot, "hot_features": self.features, "merge_every": self.MERGE_EVERY}

@@ -16,7 +16,6 @@ adds alpha W.
 import numpy as np
 
 from .. import _kernels, _validate
-from ..optim._sparse import LAZY
 
 LOSSES = tuple(_kernels.LOSSES)
 CLASSIFICATION = ("logistic", "hinge", "softmax", "perceptron", "squared_hinge", "modified_huber")
@@ -114,11 +113,10 @@ def _model(loss, W, b, epsilon=0.1):
     """A kernel-side model for evaluation only (rule and state unused)."""
     K = b.shape[0]
     scratch = {"grad_w": np.zeros(0, W.dtype), "grad_b": np.zeros(0, W.dtype), "z": np.zeros(K, W.dtype),
-               "dz": np.zeros(K, W.dtype), "values": np.zeros(0, W.dtype), "stamp": np.zeros(0, np.int64),
-               "touched": np.zeros(0, np.int64), "rng": np.ones(4, np.uint64),
+               "dz": np.zeros(K, W.dtype), "values": np.zeros(0, W.dtype), "touched": np.zeros(0, np.int64),
+               "table": np.full(2, -1, np.int32), "rng": np.ones(4, np.uint64),
                "replica": np.zeros(0, W.dtype)}
-    return _kernels.LinearModel(0, _kernels.LOSSES[loss], W, b, (), (), [scratch], LAZY, True, 1.0,
-                                epsilon=epsilon)
+    return _kernels.LinearModel(0, _kernels.LOSSES[loss], W, b, (), (), [scratch], True, 1.0, epsilon=epsilon)
 
 
 def loss_gradient(loss, X, y, W, b, classes=None, sample_weight=None, epsilon=0.1):

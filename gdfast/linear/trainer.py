@@ -18,7 +18,6 @@ from .. import _kernels, _validate
 from .._progress import progress_bar
 from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr, Options, Real
 from ..optim import schedules
-from ..optim._sparse import LAZY
 from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
 from . import losses
 from ._hot import HotFeatures
@@ -206,8 +205,7 @@ class Trainer:
         """The mean loss on validation examples (None without), at W in the user's feature order."""
         if validation is None:
             return None
-        W = self._hot.user_order(self._W) if self._hot is not None else self._W
-        return losses.mean_loss(self.loss, validation, W, self._b, self.epsilon)
+        return losses.mean_loss(self.loss, validation, self._W, self._b, self.epsilon)
 
     def _should_stop(self, entry, validated):
         """After an epoch of fit: a non-finite loss, early stopping or a callback ends training."""
@@ -233,13 +231,10 @@ class Trainer:
             self._W[...], self._b[...] = best[1][0], best[1][1]
 
     def _published(self):
-        """The model, with the user's feature order where Hogwild!'s hot features renumbered them, and on CSR data
-        every feature's mean brought up to the last step."""
+        """The model, on CSR data with every feature's mean brought up to the last step."""
         state = self.model._penalty_state
         if "avg_stamp" in state:
             _average_up_to(state["avg_w"], self._W, state["avg_stamp"], self.average, self._opt.t)
-        if self._hot is not None:
-            self._hot.back(self._W, self._opt, self.model._W, self.model.optimizer_)
         return self.model
 
     # --- setting up ----------------------------------------------------------------------------------------
@@ -259,8 +254,12 @@ class Trainer:
                                  f"{_layout(self._dense)} data")
             y_enc, _, _ = losses.targets(self.loss, y, n, dtype, self.model.classes_)
         self._weight = weight
-        if self._hot is not None:
-            return self._hot.renumbered(arrays, y_enc, n, d, weight), n
+        capacity = _capacity(arrays, n, d, self.batch_size or n)
+        if capacity > self._capacity:  # a chunk with longer rows than the buffers were made for
+            self._capacity = capacity
+            self._scratches = [_scratch(arrays, d, self._b.size, dtype, capacity, None, self._hot, old["rng"])
+                               for old in self._scratches]
+            self._c_model = self._new_c_model()
         return losses.data(arrays, y_enc, n, d, weight), n
 
     def _setup(self, arrays, n, d, dtype, K, classes):
@@ -284,17 +283,21 @@ class Trainer:
         self._hot = (HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n, opt.rule.name)
                      if plain_steps else None)
         self._W, self._b, self._opt = W, b, opt
-        if self._hot is not None:
-            self._W, self._opt = self._hot.to_internal(W, b, opt)
-        self._scratches = [_scratch(arrays, d, K, dtype, self.rng, self._hot) for _ in range(self._threads)]
-        self._c_model = _kernels.LinearModel(
-            self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, b, *_slots(self._opt), self._scratches,
-            LAZY, self.fit_intercept, self.intercept_scale, *(self._hot.kernel_args() if self._hot else ()),
-            epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, **state)
+        self._capacity = _capacity(arrays, n, d, self.batch_size or n)
+        self._scratches = [_scratch(arrays, d, K, dtype, self._capacity, self.rng, self._hot)
+                           for _ in range(self._threads)]
+        self._c_model = self._new_c_model()
         self._best, self._last = (math.inf, None), None
         resume = None if self.init is None else self.init._resume
         if resume is not None:
             self._resume(resume)
+
+    def _new_c_model(self):
+        """The C model over the trainer's arrays and scratch buffers (pointers taken once)."""
+        return _kernels.LinearModel(
+            self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, self._b, *_slots(self._opt), self._scratches,
+            self.fit_intercept, self.intercept_scale, **(self._hot.kernel_args() if self._hot else {}),
+            epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, **self.model._penalty_state)
 
     def _penalty_arrays(self, W, b, d, kept):
         """The L1 penalty's and the averages' arrays (gd_model's l1_u, l1_q, avg_w, avg_b, avg_stamp), continued
@@ -320,9 +323,7 @@ class Trainer:
         """What a later Trainer(init=model) needs to continue this one exactly: the random streams (shuffling
         and each thread's noise generator), the schedule's state and the early-stopping record (value, W, b,
         epoch), and where training stood when the model took its best epoch's parameters."""
-        sched, best, last = self.schedule, self._best if self._hot is None else (math.inf, None), self._last
-        if self._hot is not None and last is not None:  # in the user's feature order, as the model's W
-            last = (self._hot.user_order(last[0]), last[1])
+        sched, best, last = self.schedule, self._best, self._last
         return {"rng": self.rng.bit_generator.state, "streams": [s["rng"].copy() for s in self._scratches],
                 "schedule": {"class": type(sched).__name__,
                              "state": {k: v for k, v in vars(sched).items() if k.startswith("_")}},
@@ -340,7 +341,7 @@ class Trainer:
             vars(self.schedule).update(resume["schedule"]["state"])
         if resume["last"] is not None:
             W, b = resume["last"]
-            self._last = (W[self._hot.perm] if self._hot is not None else W.copy(), b.copy())
+            self._last = (W.copy(), b.copy())
         if self.early_stopping is not None and resume["best"] is not None:
             value, best_W, best_b, epoch = resume["best"]
             self._best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
@@ -492,16 +493,26 @@ def _threads(n_threads, arrays):
     return n_threads if not isinstance(arrays, np.ndarray) else 1
 
 
-def _scratch(arrays, d, K, dtype, rng, hot=None):
-    """One thread's buffers (csrc/linear.h, gd_scratch), its noise generator seeded from rng."""
-    sparse = not isinstance(arrays, np.ndarray)
-    rows = d if sparse else 0
+def _capacity(arrays, n, d, batch):
+    """The most distinct features one batch of CSR rows can touch (csrc/linear.h, gd_scratch's cap): min(d,
+    batch x the longest row); 0 for dense data."""
+    if isinstance(arrays, np.ndarray):
+        return 0
+    longest = int(np.diff(arrays[0]).max())
+    return min(d, min(batch, n) * longest)
+
+
+def _scratch(arrays, d, K, dtype, capacity, rng, hot=None, stream=None):
+    """One thread's buffers (csrc/linear.h, gd_scratch) for batches touching up to `capacity` features, its noise
+    generator seeded from rng (or continuing `stream`)."""
+    dense = isinstance(arrays, np.ndarray)
+    table = 1 << max(1, (2 * capacity - 1).bit_length())  # a power of two >= 2 capacity
     replica = 2 * (1 + _kernels.MAX_SLOTS) * (hot.n_hot + 1) * K if hot else 0
-    return {"grad_w": _guarded(d * K, dtype).reshape(d, K), "grad_b": _guarded(K, dtype), "z": _guarded(K, dtype),
-            "dz": _guarded(K, dtype), "values": _guarded(rows * K, dtype).reshape(rows, K),
-            "stamp": np.zeros(rows, np.int64), "touched": np.zeros(rows, np.int64),
-            "rng": _guarded(4, np.uint64, rng.integers(1, 2**63, 4, dtype=np.uint64)),
-            "replica": _guarded(replica, dtype)}
+    stream = rng.integers(1, 2**63, 4, dtype=np.uint64) if stream is None else stream
+    return {"grad_w": _guarded(d * K if dense else 0, dtype).reshape(-1, K), "grad_b": _guarded(K, dtype),
+            "z": _guarded(K, dtype), "dz": _guarded(K, dtype), "values": _guarded(capacity * K, dtype),
+            "touched": np.zeros(capacity, np.int64), "table": np.full(table, -1, np.int32),
+            "rng": _guarded(4, np.uint64, stream), "replica": _guarded(replica, dtype)}
 
 
 def _guarded(n, dtype, values=None):
