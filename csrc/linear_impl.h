@@ -229,7 +229,8 @@ static void SFX(gd_step_dense)(const gd_model *m, const gd_data *d, const gd_scr
 }
 
 /* Examples come in random order, so each would cost a chain of memory latencies: where the row of example q + 8
- * starts, that row at q + 4 and the weights the features of example q + 1 pick are loaded ahead (CSR data). */
+ * starts, that row (with its target and weight) at q + 4 and the weights the features of example q + 1 pick are
+ * loaded ahead (CSR data). */
 #define GD_AHEAD 4
 GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *order, int64_t q, int64_t n_order,
                                             const REAL *w, int64_t K)
@@ -244,6 +245,9 @@ GD_ALWAYS_INLINE void SFX(gd_prefetch_ahead)(const gd_data *d, const int64_t *or
             GD_PREFETCH((const char *)g->indices + line * 64);
         for (int64_t line = p * (int64_t)sizeof(REAL) / 64; line <= (end * (int64_t)sizeof(REAL) - 1) / 64; ++line)
             GD_PREFETCH((const char *)g->data + line * 64);
+        GD_PREFETCH((const char *)d->y + i * (K == 1 ? (int64_t)sizeof(REAL) : 8)); /* its target, a class with K > 1 */
+        if (d->weight)
+            GD_PREFETCH(d->weight + i);
     }
     if (q + 1 < n_order) {
         int64_t i = order[q + 1], end = gd_index(g->indptr, g->index_is_64, i + 1);
