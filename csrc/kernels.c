@@ -246,14 +246,15 @@ double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *ord
     return gd_train_epoch_f32(m, data, order, n_order, batch_size, alpha, hyper, lr, noise_sd, n_steps);
 }
 
-int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
+int gd_loss_gradient(const gd_model *m, const gd_data *data, const int64_t *rows, int64_t n, double *out,
+                     void *grad_w, void *grad_b)
 {
     if (!gd_valid(m))
         return -1;
     if (m->is_double)
-        gd_loss_gradient_f64(m, data, out, (double *)grad_w, (double *)grad_b);
+        gd_loss_gradient_f64(m, data, rows, n, out, (double *)grad_w, (double *)grad_b);
     else
-        gd_loss_gradient_f32(m, data, out, (float *)grad_w, (float *)grad_b);
+        gd_loss_gradient_f32(m, data, rows, n, out, (float *)grad_w, (float *)grad_b);
     return 0;
 }
 

@@ -112,10 +112,12 @@ double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *ord
                       int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
                       const double *noise_sd, int64_t *n_steps);
 
-/* The loss of every example (out, n_rows doubles, unweighted) and, when grad_w is not NULL, the gradient of the
- * mean weighted loss with respect to W and b (dense, into grad_w and grad_b) for the model's W and b
- * (scratch[0]'s z and dz). No L2 term. */
-int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b);
+/* The loss of the examples rows[0..n) (rows NULL: examples 0..n), out[q] that of the q-th (unweighted), and, when
+ * grad_w is not NULL, the gradient of their mean weighted loss with respect to W and b (dense, into grad_w and
+ * grad_b) for the model's W and b (scratch[0]'s z and dz). No L2 term. rows lets a subset of the examples (a
+ * validation split, a mini-batch) be evaluated in place, without a copy of its rows. */
+int gd_loss_gradient(const gd_model *m, const gd_data *data, const int64_t *rows, int64_t n, double *out,
+                     void *grad_w, void *grad_b);
 
 /* One output's loss L(z, y) and, into *dz, dL/dz (any loss but softmax; NaN for one that is not a loss). */
 double gd_loss_value(int loss, double z, double y, double epsilon, double *dz);

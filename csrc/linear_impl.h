@@ -626,21 +626,23 @@ static double SFX(gd_train_epoch)(const gd_model *m, const gd_data *d, const int
     return SFX(gd_epoch_serial)(m, d, order, n_order, batch_size, alpha, h0, lr, noise_sd, n_steps);
 }
 
-static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, double *out, REAL *gw, REAL *gb)
+static void SFX(gd_loss_gradient)(const gd_model *m, const gd_data *d, const int64_t *rows, int64_t n, double *out,
+                                  REAL *gw, REAL *gb)
 {
     const gd_scratch *x = &m->scratch[0];
     REAL *z = (REAL *)x->z, *dz = (REAL *)x->dz;
     int64_t K = m->n_outputs;
-    REAL scale = (REAL)(1.0 / (double)(d->n_rows > 0 ? d->n_rows : 1));
+    REAL scale = (REAL)(1.0 / (double)(n > 0 ? n : 1));
     if (gw) {
         for (int64_t j = 0; j < d->n_features * K; ++j)
             gw[j] = 0;
         for (int64_t k = 0; k < K; ++k)
             gb[k] = 0;
     }
-    for (int64_t i = 0; i < d->n_rows; ++i) {
+    for (int64_t q = 0; q < n; ++q) {
+        int64_t i = rows ? rows[q] : q;
         SFX(gd_scores)(d, i, (const REAL *)m->w, (const REAL *)m->b, K, 1, z);
-        out[i] = SFX(gd_loss_dz)(m, z, d->y, i, dz);
+        out[q] = SFX(gd_loss_dz)(m, z, d->y, i, dz);
         if (gw) {
             SFX(gd_weighted)(m, d, i, dz, 0);
             for (int64_t k = 0; k < K; ++k)

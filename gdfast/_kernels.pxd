@@ -132,7 +132,8 @@ cdef extern from "linear.h" nogil:
     double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,
                           int64_t batch_size, double alpha, const gd_hyper *hyper, const double *lr,
                           const double *noise_sd, int64_t *n_steps)
-    int gd_loss_gradient(const gd_model *m, const gd_data *data, double *out, void *grad_w, void *grad_b)
+    int gd_loss_gradient(const gd_model *m, const gd_data *data, const int64_t *rows, int64_t n, double *out,
+                         void *grad_w, void *grad_b)
     double gd_loss_value(int loss, double z, double y, double epsilon, double *dz)
 
 

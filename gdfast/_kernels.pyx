@@ -465,13 +465,18 @@ cdef class LinearModel:
                                    noise_ptr, &n_steps)
         return total, n_steps
 
-    def loss_gradient(self, LinearData data, cnp.ndarray out, grad_w=None, grad_b=None):
-        """Per-example losses into out (float64, n_rows) and, with grad_w and grad_b, the mean gradient."""
+    def loss_gradient(self, LinearData data, cnp.ndarray out, grad_w=None, grad_b=None, rows=None):
+        """Per-example losses into out (float64, one per example) and, with grad_w and grad_b, the mean gradient;
+        of the examples rows (int64, each in [0, n_rows), checked by the caller), or of every one."""
         cdef void *gw = NULL if grad_w is None else cnp.PyArray_DATA(<cnp.ndarray?>grad_w)
         cdef void *gb = NULL if grad_b is None else cnp.PyArray_DATA(<cnp.ndarray?>grad_b)
         cdef double *out_ptr = <double *>cnp.PyArray_DATA(out)
+        cdef const int64_t *rows_ptr = NULL if rows is None else <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray?>rows)
+        cdef int64_t n = data.data.n_rows if rows is None else cnp.PyArray_SIZE(<cnp.ndarray?>rows)
+        if cnp.PyArray_SIZE(out) != n:
+            raise ValueError(f"out must have one entry per example ({n}), got {cnp.PyArray_SIZE(out)}")
         with nogil:
-            gd_loss_gradient(&self.model, &data.data, out_ptr, gw, gb)
+            gd_loss_gradient(&self.model, &data.data, rows_ptr, n, out_ptr, gw, gb)
 
 
 cdef class PlainSGD:

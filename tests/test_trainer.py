@@ -151,3 +151,26 @@ def test_an_estimators_later_chunks_are_still_checked():
         with pytest.raises(error, match=match):
             est.partial_fit(X_bad, y_bad)
     assert est.n_iter_ == 1
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_validation_fraction_splits_by_row_index(sparse):
+    """validation_fraction trains on its training rows and evaluates the held-out ones in place: the recorded
+    validation loss is the mean loss of exactly those rows (the split drawn first from random_state), and the
+    fit's peak traced memory stays far below X's size (the rows are not copied)."""
+    import tracemalloc
+    rng = np.random.default_rng(1)
+    n, d = 40_000, 256
+    X = sp.random(n, d, density=0.1, format="csr", random_state=1, dtype=np.float64) if sparse else \
+        rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) > 0).astype(int)
+    x_bytes = X.data.nbytes + X.indices.nbytes if sparse else X.nbytes
+    tracemalloc.start()
+    model = gd.fit("logistic", X, y, "sgd", batch_size=1, epochs=2, n_threads=1, random_state=3, progress=False,
+                   validation_fraction=0.25)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    val = np.sort(np.random.default_rng(3).permutation(n)[:n // 4])
+    losses, _, _ = gd.losses.loss_gradient("logistic", X[val], y[val], model._W, model._b)
+    assert model.history_[-1]["val_loss"] == pytest.approx(losses.mean(), rel=1e-12)
+    assert peak < 0.2 * x_bytes, (peak, x_bytes)

@@ -140,8 +140,9 @@ def loss_gradient(loss, X, y, W, b, classes=None, sample_weight=None, epsilon=0.
     return out, dW, db
 
 
-def mean_loss(loss, examples, W, b, epsilon=0.1):
-    """The mean loss over checked examples (a LinearData) at (W, b), no penalty."""
-    out = np.empty(examples.n_rows)
-    _model(loss, W, b, epsilon).loss_gradient(examples, out)
+def mean_loss(loss, examples, W, b, epsilon=0.1, rows=None):
+    """The mean loss over checked examples (a LinearData; or its rows ``rows``, int64, in place) at (W, b), no
+    penalty."""
+    out = np.empty(examples.n_rows if rows is None else len(rows))
+    _model(loss, W, b, epsilon).loss_gradient(examples, out, rows=rows)
     return float(out.mean())

@@ -63,7 +63,7 @@ _DOC_OPTIONS = """
     shuffle: a new order of the examples every epoch (seeded by random_state).
     curriculum: a Curriculum, which orders the examples by difficulty instead (shuffle is then unused).
     early_stopping: an EarlyStopping; validation_data=(X_val, y_val), or validation_fraction of the examples
-    held out, gives it (and the schedule's threshold rule) a validation loss to watch.
+    held out (by row index: X is not copied; a curriculum's difficulty function then sees all of X), gives it (and the schedule's threshold rule) a validation loss to watch.
     gradient_noise: a GradientNoise. callbacks: functions called with each epoch's history entry; one that
     returns True stops training. progress: a progress bar of epochs (tqdm).
     n_threads: threads for CSR data (None: gd.get_num_threads(), every core unless set). With more than one
@@ -145,17 +145,19 @@ class Trainer:
         """``epochs`` epochs over (X, y) with the strategies of this trainer; returns the LinearModel."""
         epochs, validation_fraction = _validate.check(
             FIT_CONSTRAINTS, {"epochs": epochs, "validation_fraction": validation_fraction}).values()
-        X, y, sample_weight, validation_data = _hold_out(X, y, sample_weight, validation_data,
-                                                         validation_fraction, self.rng)
+        keep, held_out = _hold_out(X, validation_data, validation_fraction, self.rng)
         train, n = self._data(X, y, sample_weight)
-        if self.batch_size is not None and self.batch_size > n:
-            raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n}], "
+        n_train = n if keep is None else len(keep)
+        if self.batch_size is not None and self.batch_size > n_train:
+            raise ValueError(f"batch_size must be None (batch), 1 (stochastic) or an int in [1, {n_train}], "
                              f"got {self.batch_size!r}")
-        validation = _validation(self.loss, validation_data, self._d, self._dtype, self.model.classes_)
+        validation = ((train, held_out) if held_out is not None else
+                      _validation(self.loss, validation_data, self._d, self._dtype, self.model.classes_))
         scores = _fixed_difficulty(self.curriculum, X, y, n)
+        scores = scores[keep] if scores is not None and keep is not None else scores
         bar = progress_bar(self.progress, epochs)
         for _ in range(epochs):
-            entry = self._epoch(train, n, self.batch_size or n, scores, validation)
+            entry = self._epoch(train, n_train, self.batch_size or n_train, scores, validation, keep)
             if entry is None:  # every weight 0
                 break
             if bar is not None:
@@ -175,14 +177,15 @@ class Trainer:
         self._epoch(train, n, min(self.batch_size or n, n), _fixed_difficulty(self.curriculum, X, y, n), None)
         return self._published()
 
-    def _epoch(self, train, n, batch, scores, validation):
-        """One pass over checked examples: the C loop over this epoch's order, and its history entry."""
+    def _epoch(self, train, n, batch, scores, validation, rows=None):
+        """One pass over checked examples (the n examples rows of train, or all n): the C loop over this
+        epoch's order, and its history entry."""
         opt, history = self._opt, self.model.history_
         if self._last is not None:  # the model holds its best epoch's parameters; training went on from these
             self._W[...], self._b[...] = self._last
             self._last = None
         epoch = len(history)
-        order = _epoch_order(self.curriculum, self.shuffle, n, self.rng, scores, self._c_model, train)
+        order = _epoch_order(self.curriculum, self.shuffle, n, self.rng, scores, self._c_model, train, rows)
         if self._weight is not None:  # an example of weight 0 takes no step
             order = order[self._weight[order] > 0]
             if order.size == 0:
@@ -202,10 +205,11 @@ class Trainer:
         return entry
 
     def _loss_on(self, validation):
-        """The mean loss on validation examples (None without), at W in the user's feature order."""
+        """The mean loss on the validation examples (None without): (LinearData, its rows or None)."""
         if validation is None:
             return None
-        return losses.mean_loss(self.loss, validation, self._W, self._b, self.epsilon)
+        examples, rows = validation
+        return losses.mean_loss(self.loss, examples, self._W, self._b, self.epsilon, rows=rows)
 
     def _should_stop(self, entry, validated):
         """After an epoch of fit: a non-finite loss, early stopping or a callback ends training."""
@@ -432,20 +436,25 @@ def _fixed_difficulty(curriculum, X, y, n):
     return scores
 
 
-def _epoch_order(curriculum, shuffle, n, rng, scores, model, train):
+def _epoch_order(curriculum, shuffle, n, rng, scores, model, train, rows=None):
+    """This epoch's order of the n training examples: of train's rows ``rows`` (a validation split's training
+    part, in place), or of all of train's."""
     if curriculum is None:
-        return rng.permutation(n) if shuffle else np.arange(n)
-    if scores is None:  # difficulty "loss": each example's loss under the current model
-        scores = np.empty(n)
-        model.loss_gradient(train, scores)
-    return curriculum.order(scores, rng)
+        order = rng.permutation(n) if shuffle else np.arange(n)
+    else:
+        if scores is None:  # difficulty "loss": each example's loss under the current model
+            scores = np.empty(n)
+            model.loss_gradient(train, scores, rows=rows)
+        order = curriculum.order(scores, rng)
+    return order if rows is None else rows[order]
 
 
-def _hold_out(X, y, weight, validation_data, fraction, rng):
-    """(X, y, weight, validation_data): a fraction of the examples (fit's validation_fraction, checked there)
-    drawn out at random, or as given."""
+def _hold_out(X, validation_data, fraction, rng):
+    """(training rows, validation rows) of X: a fraction of the examples (fit's validation_fraction, checked
+    there) drawn out at random, both sorted, to be trained on and evaluated in place (no copy of X); or
+    (None, None) without a fraction."""
     if fraction is None:
-        return X, y, weight, validation_data
+        return None, None
     if validation_data is not None:
         raise ValueError("pass validation_data or validation_fraction, not both")
     n = X.shape[0]
@@ -453,9 +462,7 @@ def _hold_out(X, y, weight, validation_data, fraction, rng):
     if not 1 <= n_val < n:
         raise ValueError(f"validation_fraction={fraction} of {n} examples leaves no validation or no training data")
     order = rng.permutation(n)
-    y = np.asarray(y)
-    val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return X[keep], y[keep], None if weight is None else np.asarray(weight)[keep], (X[val], y[val])
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def _validation(loss, validation_data, d, dtype, classes):
@@ -467,7 +474,7 @@ def _validation(loss, validation_data, d, dtype, classes):
         raise ValueError(f"validation X must have the training data's {d} features and dtype {dtype}, "
                          f"got {d_val} and {dtype_val}")
     y_enc, _, _ = losses.targets(loss, y_val, n, dtype, classes, "validation y")
-    return losses.data(arrays, y_enc, n, d)
+    return losses.data(arrays, y_enc, n, d), None
 
 
 def _average_up_to(mean, W, stamp, start, t):

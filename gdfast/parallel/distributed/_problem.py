@@ -17,6 +17,12 @@ class Problem:
         self.y, self.classes, self.K = losses.targets(self.loss, y, self.n, self.dtype)
         self.size = self.d * self.K + self.K
 
+    @property
+    def examples(self):
+        """Every example as the C loss code reads them (made per call: a LinearData holds pointers, so it is not
+        kept on this object, which Ray pickles)."""
+        return losses.data(self.arrays, self.y, self.n, self.d)
+
     def zeros(self):
         return np.zeros(self.size, self.dtype)
 
@@ -30,29 +36,15 @@ class Problem:
         g = np.empty_like(theta)
         gW, gb = self.unflatten(g)
         out = np.empty(len(rows))
-        losses._model(self.loss, np.ascontiguousarray(W), b.copy()).loss_gradient(self._batch(rows), out, gW, gb)
+        rows = np.ascontiguousarray(rows, np.int64)  # in [0, n): the replicas' own orders
+        losses._model(self.loss, np.ascontiguousarray(W), b.copy()).loss_gradient(self.examples, out, gW, gb, rows)
         return g
 
     def mean_loss(self, theta):
         W, b = self.unflatten(theta)
-        return losses.mean_loss(self.loss, losses.data(self.arrays, self.y, self.n, self.d),
-                                np.ascontiguousarray(W), b.copy())
+        return losses.mean_loss(self.loss, self.examples, np.ascontiguousarray(W), b.copy())
 
     def model(self, theta, history, eta0):
         from ...linear.model import LinearModel
         W, b = (a.copy() for a in self.unflatten(theta))
         return LinearModel(self.loss, W, b, self.classes, history, None, eta0)
-
-    def _batch(self, rows):
-        """The examples ``rows`` as LinearData: dense rows by fancy indexing; CSR rows gathered directly (the
-        row slices of checked canonical CSR are checked canonical CSR)."""
-        if isinstance(self.arrays, np.ndarray):
-            X = self.arrays[rows]
-        else:
-            indptr, indices, data = self.arrays
-            lengths = indptr[rows + 1] - indptr[rows]
-            sub_indptr = np.zeros(len(rows) + 1, indptr.dtype)
-            np.cumsum(lengths, out=sub_indptr[1:])
-            take = np.repeat(indptr[rows] - sub_indptr[:-1], lengths) + np.arange(sub_indptr[-1], dtype=indptr.dtype)
-            X = (sub_indptr, indices[take], data[take])
-        return losses.data(X, self.y[rows], len(rows), self.d)
