@@ -101,3 +101,26 @@ def test_hogwild_threads_on_sparse_input():
     clf = gd.GDClassifier("log_loss", optimizer="adagrad", learning_rate="constant", eta0=0.1, batch_size=1,
                           max_iter=5, tol=None, n_threads=2, random_state=0).fit(sp.csr_matrix(X), y)
     assert clf.score(X, y) > 0.95 and clf.model_.optimizer_.t >= 5 * 2000
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_early_stopping_scores_its_validation_rows_in_place(sparse):
+    """Early stopping on scikit-learn's path scores the held-out rows without copying them: the fit's peak
+    traced memory stays far below X's size, and it stops where SGDClassifier does on the same split (shuffle=False: the same order)."""
+    import tracemalloc
+    from sklearn.linear_model import SGDClassifier
+    rng = np.random.default_rng(2)
+    n = 20_000  # rows wide enough that X dwarfs the O(n) split indices
+    X = sp.random(n, 1024, density=0.1, format="csr", random_state=2, dtype=np.float64) if sparse else \
+        rng.standard_normal((n, 512))
+    y = (X @ rng.standard_normal(X.shape[1]) > 0).astype(int)
+    x_bytes = X.data.nbytes + X.indices.nbytes if sparse else X.nbytes
+    settings = dict(early_stopping=True, validation_fraction=0.3, max_iter=20, random_state=0, shuffle=False)
+    tracemalloc.start()
+    ours = gd.GDClassifier(**settings).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    theirs = SGDClassifier(**settings).fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+    assert peak < 0.2 * x_bytes, (peak, x_bytes)

@@ -153,7 +153,7 @@ class _GDEstimator(BaseEstimator):
         train = np.flatnonzero(~mask).astype(np.int64)
         score = None
         if self.early_stopping:
-            score = _score_function(isinstance(self, ClassifierMixin), X[mask], y_score[mask], weight[mask])
+            score = _score_function(isinstance(self, ClassifierMixin), X, np.flatnonzero(mask), y_score, weight)
         decay = _SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
         return plain_sgd.fit_one(self, values["loss"], data, coef, intercept, average_coef, average_intercept,
                                  t=self.t_, max_iter=max_iter, train=train, score=score, weights=weights,
@@ -632,11 +632,20 @@ def _weights_read(weight):
     return None if weight.min() == 1.0 == weight.max() else weight
 
 
-def _score_function(classifier, X_val, y_val, w_val):
-    """Early stopping's validation score of (V, b) as scikit-learn computes it: weighted accuracy of the signs
-    (labels -1/+1 against y_val as given) or R^2."""
+_SCORE_BLOCK_BYTES = 2 ** 20  # validation rows are scored in blocks of about this size: small beside X
+
+
+def _score_function(classifier, X, rows, y, weight):
+    """Early stopping's validation score of (V, b) on X's rows ``rows`` as scikit-learn computes it: weighted
+    accuracy of the signs (labels -1/+1 against y as given) or R^2. The rows are gathered a block of about
+    _SCORE_BLOCK_BYTES at a time, so the validation set is never copied whole."""
+    y_val, w_val = y[rows], weight[rows]
+    row_bytes = (X.nnz / max(X.shape[0], 1) * 12 if sp.issparse(X) else X.shape[1] * X.itemsize) + 1
+    block = max(1, int(_SCORE_BLOCK_BYTES // row_bytes))
+
     def score(coef, intercept):
-        z = np.asarray(X_val @ coef).ravel() + intercept
+        z = np.concatenate([np.asarray(X[rows[i:i + block]] @ coef).ravel()
+                            for i in range(0, len(rows), block)]) + intercept
         if classifier:
             return float(np.average(np.where(z > 0, 1.0, -1.0) == y_val, weights=w_val))
         mean = np.average(y_val, weights=w_val)
