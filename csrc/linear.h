@@ -89,6 +89,11 @@ typedef struct {
     const int32_t *hot_slot;
     const int64_t *hot_features;
     int64_t merge_every; /* a thread adds its replicas' changes to the shared rows every this many steps */
+    /* SGD on CSR data with an L2 penalty keeps W = scale * V (gd_epoch_serial). With w_scale NULL each call makes W
+     * plain at its end; otherwise the scale starts from *w_scale and is left there, W still scaled, so that the
+     * calls of one pass over a stream's chunks take the steps one call over all their rows would (the caller
+     * multiplies W by it, and sets it to 1, before W is read). */
+    double *w_scale;
     gd_scratch *scratch;
 } gd_model;
 

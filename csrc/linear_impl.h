@@ -445,7 +445,7 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
 {
     const gd_scratch *x = &m->scratch[0];
     int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0 && m->l1 == 0 && !m->avg_w;
-    double scale = 1, total = 0;
+    double scale = m->w_scale ? *m->w_scale : 1, total = 0;
     int64_t s = 0, n_touched;
     for (int64_t start = 0; start < n_order; start += batch_size, ++s) {
         int64_t end = n_order - start > batch_size ? start + batch_size : n_order;
@@ -472,7 +472,9 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
             *m->l1_u += m->l1 * h.lr;
         SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h_w, &h, 0, m->l1_u ? *m->l1_u : 0);
     }
-    if (scaled)
+    if (m->w_scale)
+        *m->w_scale = scale; /* the caller folds it into W (gd_model.w_scale) */
+    else if (scaled)
         SFX(gd_unscale)(m, d, &scale);
     *n_steps = s;
     return total;

@@ -127,6 +127,7 @@ cdef extern from "linear.h" nogil:
         const int32_t *hot_slot
         const int64_t *hot_features
         int64_t merge_every
+        double *w_scale
         gd_scratch *scratch
 
     double gd_train_epoch(const gd_model *m, const gd_data *data, const int64_t *order, int64_t n_order,

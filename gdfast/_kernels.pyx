@@ -395,7 +395,8 @@ cdef class LinearModel:
     """A model's arrays for the C epoch loop (gd_model): W (n_features x K), b (K), their state slots and one
     scratch set per thread (dicts of the buffers linear.h lists; "table" an int32 array of a power-of-two size),
     pointers taken once; with l1 > 0, l1_u (one float64) and, for the fixed-rate rules, l1_q (like W); with
-    averaging, avg_w, avg_b (like W and b) and, on CSR data, avg_stamp (n_features int64); for Hogwild!'s hot
+    averaging, avg_w, avg_b (like W and b) and, on CSR data, avg_stamp (n_features int64); with w_scale (one
+    float64), SGD's scaled W is left scaled between calls (linear.h: gd_model.w_scale); for Hogwild!'s hot
     features, hot_bits (n_features bits, uint64 words), hot_slot (n_features int32) and hot_features (int64). All of one dtype, C-contiguous, checked by
     the caller."""
     cdef gd_model model
@@ -405,10 +406,11 @@ cdef class LinearModel:
                   list scratch, bint fit_intercept, double intercept_scale, hot_bits=None, hot_slot=None,
                   hot_features=None,
                   int64_t merge_every=1, double epsilon=0.0, double l1=0.0, l1_u=None, l1_q=None,
-                  avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1):
+                  avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1, w_scale=None):
         cdef int t
         self.keep_alive = (w, b, w_slots, b_slots, scratch, hot_bits, hot_slot, hot_features, l1_u, l1_q, avg_w,
-                           avg_b, avg_stamp)
+                           avg_b, avg_stamp, w_scale)
+        self.model.w_scale = NULL if w_scale is None else <double *>cnp.PyArray_DATA(<cnp.ndarray?>w_scale)
         self.model.l1, self.model.avg_start = l1, avg_start
         self.model.l1_u = NULL if l1_u is None else <double *>cnp.PyArray_DATA(<cnp.ndarray?>l1_u)
         self.model.l1_q = NULL if l1_q is None else cnp.PyArray_DATA(<cnp.ndarray?>l1_q)

@@ -1,5 +1,6 @@
 """What gdfast computed before its architecture change (tests/golden/make_baseline.py, recorded at commit 56a0e11)
-holds after it: the same fits bit for bit, the checkpoints of that version load and continue as they did, and the
+holds after it: the same fits bit for bit (those with gradient noise as recorded again when its normal draws
+stopped calling libm, whose last bit differs between CPUs: make_baseline.py), the checkpoints of that version load and continue as they did, and the
 public names and signatures are still there."""
 import importlib
 import importlib.util

@@ -16,10 +16,10 @@ import numpy as np
 
 from .. import _kernels, _validate
 from .._progress import progress_bar
-from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, NoneOr, Options, Real
+from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, Integer, NoneOr, Options, Real
 from ..optim import schedules
 from ..optim.optimizers import OPTIMIZER_NAMES, OPTIMIZERS
-from . import losses
+from . import _stream, losses
 from ._hot import HotFeatures
 from .model import LinearModel
 
@@ -28,7 +28,7 @@ from .model import LinearModel
 TRAINER_CONSTRAINTS = {"optimizer": OPTIMIZER_NAMES, "batch_size": NoneOr(COUNT), "alpha": NONNEGATIVE,
                        "intercept_scale": NoneOr(NONNEGATIVE), "n_threads": N_THREADS, "epsilon": NONNEGATIVE,
                        "penalty": NoneOr(Options("l2", "l1", "elasticnet")), "l1_ratio": Real(0, 1),
-                       "average": _validate.AVERAGE}
+                       "average": _validate.AVERAGE, "shuffle_buffer": COUNT, "holdout_period": NoneOr(Integer(2))}
 FIXED_RATE_RULES = ("sgd", "momentum", "nag")  # their L1 penalty is cumulative (Tsuruoka et al., 2009)
 
 # The defaults of a fit that names no optimizer (optimizer=None) or batch size (batch_size="auto"), by the kind of
@@ -100,7 +100,8 @@ class Trainer:
     def __init__(self, loss, optimizer=None, *, batch_size="auto", alpha=0.0, fit_intercept=True,
                  intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
                  gradient_noise=None, random_state=None, callbacks=(), progress=True, classes=None, init=None,
-                 n_threads=None, epsilon=0.1, penalty="l2", l1_ratio=0.15, average=False, **hyperparameters):
+                 n_threads=None, epsilon=0.1, penalty="l2", l1_ratio=0.15, average=False, shuffle_buffer=65536,
+                 holdout_period=None, **hyperparameters):
         self.loss = losses.loss_name(loss)
         optimizer, batch_size, hyperparameters = _defaults(self.loss, optimizer, batch_size, classes, init,
                                                            hyperparameters)
@@ -108,10 +109,11 @@ class Trainer:
             if name in hyperparameters:
                 raise TypeError(f"fit takes no {name!r}: its sparse steps are lazy and its data is checked finite")
         (optimizer, batch_size, alpha, intercept_scale, n_threads, self.epsilon, penalty, l1_ratio,
-         self.average) = _validate.check(
+         self.average, self.shuffle_buffer, self.holdout_period) = _validate.check(
             TRAINER_CONSTRAINTS, {"optimizer": optimizer, "batch_size": batch_size, "alpha": alpha,
                                   "intercept_scale": intercept_scale, "n_threads": n_threads, "epsilon": epsilon,
-                                  "penalty": penalty, "l1_ratio": l1_ratio, "average": average}).values()
+                                  "penalty": penalty, "l1_ratio": l1_ratio, "average": average,
+                                  "shuffle_buffer": shuffle_buffer, "holdout_period": holdout_period}).values()
         share = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, None: None}[penalty]
         self._l2, self._l1 = (0.0, 0.0) if share is None else (alpha * (1 - share), alpha * share)
         if self._l1 > 0 and optimizer == "ftrl":
@@ -142,9 +144,13 @@ class Trainer:
     # --- advancing ---------------------------------------------------------------------------------------
 
     def fit(self, X, y, epochs=5, *, sample_weight=None, validation_data=None, validation_fraction=None):
-        """``epochs`` epochs over (X, y) with the strategies of this trainer; returns the LinearModel."""
+        """``epochs`` epochs over (X, y), or over a stream of chunks X (y None), with the strategies of this
+        trainer; returns the LinearModel."""
         epochs, validation_fraction = _validate.check(
             FIT_CONSTRAINTS, {"epochs": epochs, "validation_fraction": validation_fraction}).values()
+        if _stream.is_stream(X, y):
+            return self._fit_stream(_stream.Stream(X, epochs), epochs, sample_weight, validation_data,
+                                    validation_fraction)
         keep, held_out = _hold_out(X, validation_data, validation_fraction, self.rng)
         train, n = self._data(X, y, sample_weight)
         n_train = n if keep is None else len(keep)
@@ -155,15 +161,22 @@ class Trainer:
                       _validation(self.loss, validation_data, self._d, self._dtype, self.model.classes_))
         scores = _fixed_difficulty(self.curriculum, X, y, n)
         scores = scores[keep] if scores is not None and keep is not None else scores
+        return self._run_epochs(epochs, lambda bar: self._epoch(train, n_train, self.batch_size or n_train, scores,
+                                                                validation, keep), validation is not None)
+
+    def _run_epochs(self, epochs, one_epoch, validated):
+        """The epochs of a fit: one_epoch(bar) returns each one's history entry (None: nothing to train on); the
+        progress bar, early stopping and callbacks between them."""
         bar = progress_bar(self.progress, epochs)
         for _ in range(epochs):
-            entry = self._epoch(train, n_train, self.batch_size or n_train, scores, validation, keep)
+            entry = one_epoch(bar)
             if entry is None:  # every weight 0
                 break
             if bar is not None:
-                bar.set_postfix(loss=f"{entry['train_loss']:.4g}", ex_per_s=f"{entry['examples_per_second']:.3g}")
+                bar.set_postfix(loss=f"{entry['progressive_loss']:.4g}",
+                                ex_per_s=f"{entry['examples_per_second']:.3g}")
                 bar.update()
-            if self._should_stop(entry, validation is not None):
+            if self._should_stop(entry, validated):
                 break
         if bar is not None:
             bar.close()
@@ -171,8 +184,14 @@ class Trainer:
         return self._published()
 
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over the chunk (X, y), continuing the model (batches of min(batch_size, len(y)));
-        returns the LinearModel. Early stopping and callbacks act in :meth:`fit` only."""
+        """One epoch over the chunk (X, y), or one pass over a stream of chunks X (y None), continuing the model
+        (batches of min(batch_size, len(y))); returns the LinearModel. Early stopping and callbacks act in
+        :meth:`fit` only."""
+        if _stream.is_stream(X, y):
+            if sample_weight is not None:
+                raise ValueError("sample_weight: a stream's chunks carry their own, as (X, y, sample_weight)")
+            self._pass(_stream.Stream(X), None, None)
+            return self._published()
         train, n = self._data(X, y, sample_weight)
         self._epoch(train, n, min(self.batch_size or n, n), _fixed_difficulty(self.curriculum, X, y, n), None)
         return self._published()
@@ -180,17 +199,27 @@ class Trainer:
     def _epoch(self, train, n, batch, scores, validation, rows=None):
         """One pass over checked examples (the n examples rows of train, or all n): the C loop over this
         epoch's order, and its history entry."""
-        opt, history = self._opt, self.model.history_
-        if self._last is not None:  # the model holds its best epoch's parameters; training went on from these
-            self._W[...], self._b[...] = self._last
-            self._last = None
-        epoch = len(history)
+        self._continue_from_last()
+        epoch = len(self.model.history_)
         order = _epoch_order(self.curriculum, self.shuffle, n, self.rng, scores, self._c_model, train, rows)
         if self._weight is not None:  # an example of weight 0 takes no step
             order = order[self._weight[order] > 0]
             if order.size == 0:
                 return None
-        m = order.size
+        totals = _PassTotals()
+        totals.add(order.size, *self._steps(train, order, batch, epoch))
+        self._fold_scale()
+        return self._entry(epoch, totals, self._loss_on(validation))
+
+    def _continue_from_last(self):
+        if self._last is not None:  # the model holds its best epoch's parameters; training went on from these
+            self._W[...], self._b[...] = self._last
+            self._last = None
+
+    def _steps(self, train, order, batch, epoch):
+        """The C loop over ``order`` (int64 rows of train) in batches of epoch ``epoch``: (sum of the examples'
+        losses, the last step's learning rate, seconds)."""
+        opt, m = self._opt, order.size
         n_steps = self._threads * -(-(-(-m // self._threads)) // int(batch))  # step numbers it may use (linear.h)
         lr = self.schedule.rates(self.model._eta0, epoch, opt.t, n_steps)
         noise = self.gradient_noise.sd(opt.t, n_steps) if self.gradient_noise else np.zeros(n_steps)
@@ -199,10 +228,116 @@ class Trainer:
         total, steps = self._c_model.epoch(train, order, int(batch), self._l2, opt._kernel_args, opt.t, lr, noise)
         seconds = time.perf_counter() - start
         opt._advance(steps)
-        entry = {"epoch": epoch + 1, "train_loss": total / m, "val_loss": self._loss_on(validation),
-                 "lr": float(lr[steps - 1]), "seconds": seconds, "examples_per_second": m / max(seconds, 1e-12)}
+        return total, float(lr[steps - 1]), seconds
+
+    def _fold_scale(self):
+        """SGD's scaled W (kept scaled through a pass: linear.h, gd_model.w_scale) made plain, as the C loop
+        would at the end of its call (the same products)."""
+        if self._w_scale[0] != 1:
+            self._W *= self._W.dtype.type(self._w_scale[0])
+            self._w_scale[0] = 1
+
+    def _entry(self, epoch, totals, val_loss):
+        """The history entry of a finished epoch; progressive_loss is the mean loss of every example so far
+        (each before its own step) over all epochs, Vowpal Wabbit's progressive validation."""
+        history = self.model.history_
+        seen = sum(h.get("examples", 0) for h in history) + totals.m
+        before = sum(h["train_loss"] * h.get("examples", 0) for h in history)
+        entry = {"epoch": epoch + 1, "train_loss": totals.total / max(totals.m, 1), "val_loss": val_loss,
+                 "lr": totals.lr, "seconds": totals.seconds,
+                 "examples_per_second": totals.m / max(totals.seconds, 1e-12), "examples": totals.m,
+                 "progressive_loss": (before + totals.total) / max(seen, 1)}
         history.append(entry)
         return entry
+
+    # --- streams -------------------------------------------------------------------------------------------
+
+    def _fit_stream(self, stream, epochs, sample_weight, validation_data, validation_fraction):
+        """fit over a stream of chunks: each epoch one pass over the source (linear/_stream.py)."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight: a stream's chunks carry their own, as (X, y, sample_weight)")
+        if validation_fraction is not None:
+            raise ValueError("validation_fraction needs X in memory; on a stream hold out every k-th example "
+                             "with holdout_period=k")
+        if self.curriculum is not None:
+            raise ValueError("curriculum: ordering every example by difficulty needs X in memory, not a stream")
+        if validation_data is not None and self.holdout_period is not None:
+            raise ValueError("pass validation_data or holdout_period, not both")
+        return self._run_epochs(epochs, lambda bar: self._pass(stream, validation_data, bar),
+                                validation_data is not None or self.holdout_period is not None)
+
+    def _pass(self, stream, validation_data, bar):
+        """One epoch over a stream: its segments' rows in whole batches, a batch begun at the end of a segment
+        finished with the first rows of the next (so that, in order on one thread, the steps are those of one
+        epoch over the chunks' concatenation); the holdout's loss, each segment's before it trains."""
+        if self.batch_size is None:
+            raise ValueError("batch_size=None (batch gradient descent) steps once per pass over all the examples: "
+                             "it needs X in memory, not a stream")
+        batch, epoch = self.batch_size, len(self.history)
+        totals, carry = _PassTotals(), None
+        for index, X, y, weight, order, positions in _stream.segments(stream.chunks(), self.shuffle,
+                                                                      self.shuffle_buffer, self.rng):
+            train = self._chunk_data(index, X, y, weight)
+            self._continue_from_last()  # (the model is set up from the first chunk on)
+            order = self._held_out(train, order, positions, totals)
+            if self._weight is not None:
+                order = order[self._weight[order] > 0]
+            if carry is not None:
+                head, order = order[:batch - carry[0].shape[0]], order[batch - carry[0].shape[0]:]
+                carry = _stream.joined(carry, _stream.rows(X, y, weight, head))
+                if carry[0].shape[0] == batch:
+                    carry = self._train_rows(index, carry, epoch, totals)
+            whole = order.size - order.size % batch
+            if whole:
+                totals.add(whole, *self._steps(train, order[:whole], batch, epoch))
+            if whole < order.size:
+                carry = _stream.rows(X, y, weight, order[whole:])
+            _show_progress(bar, totals)
+        if carry is not None:
+            self._train_rows(index, carry, epoch, totals)
+        if totals.m == 0:
+            return None
+        self._fold_scale()
+        return self._entry(epoch, totals, self._stream_validation(validation_data, totals))
+
+    def _chunk_data(self, index, X, y, weight):
+        """A chunk's LinearData (Trainer._data), a fault in it named by the chunk's index."""
+        try:
+            return self._data(X, y, weight)[0]
+        except (TypeError, ValueError) as e:
+            hint = ("; the first chunk gives a classifier its classes unless classes= names them all"
+                    if self.model is None and "classes or more" in str(e) else "")
+            raise type(e)(f"chunk {index} of X: {e}{hint}") from None
+
+    def _train_rows(self, index, rows, epoch, totals):
+        """One batch of rows (X, y, weight) copied out of two segments; returns None (no rows carried on)."""
+        train = self._chunk_data(index, *rows)
+        totals.add(rows[0].shape[0], *self._steps(train, np.arange(rows[0].shape[0]), self.batch_size, epoch))
+        return None
+
+    def _held_out(self, train, order, positions, totals):
+        """order without the holdout's rows (every holdout_period-th example of the pass), whose loss at the
+        current parameters goes into totals."""
+        if self.holdout_period is None:
+            return order
+        held = (positions[order] + 1) % self.holdout_period == 0
+        if held.any():
+            self._fold_scale()
+            rows = np.ascontiguousarray(order[held], np.int64)
+            totals.held += losses.mean_loss(self.loss, train, self._W, self._b, self.epsilon, rows=rows) * rows.size
+            totals.n_held += rows.size
+        return order[~held]
+
+    def _stream_validation(self, validation_data, totals):
+        """The epoch's validation loss on a stream: the holdout's mean, or validation_data's loss."""
+        if self.holdout_period is not None:
+            return totals.held / totals.n_held if totals.n_held else None
+        if validation_data is None:
+            return None
+        if getattr(self, "_validation_set", (None,))[0] is not validation_data:
+            self._validation_set = (validation_data, _validation(self.loss, validation_data, self._d, self._dtype,
+                                                                 self.model.classes_))
+        return self._loss_on(self._validation_set[1])
 
     def _loss_on(self, validation):
         """The mean loss on the validation examples (None without): (LinearData, its rows or None)."""
@@ -287,6 +422,7 @@ class Trainer:
         self._hot = (HotFeatures.choose(arrays, n, d, self._threads, self.batch_size or n, opt.rule.name)
                      if plain_steps else None)
         self._W, self._b, self._opt = W, b, opt
+        self._w_scale = np.ones(1)  # SGD's scaled W through a pass (linear.h: gd_model.w_scale)
         self._capacity = _capacity(arrays, n, d, self.batch_size or n)
         self._scratches = [_scratch(arrays, d, K, dtype, self._capacity, self.rng, self._hot)
                            for _ in range(self._threads)]
@@ -301,7 +437,8 @@ class Trainer:
         return _kernels.LinearModel(
             self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, self._b, *_slots(self._opt), self._scratches,
             self.fit_intercept, self.intercept_scale, **(self._hot.kernel_args() if self._hot else {}),
-            epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, **self.model._penalty_state)
+            epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, w_scale=self._w_scale,
+            **self.model._penalty_state)
 
     def _penalty_arrays(self, W, b, d, kept):
         """The L1 penalty's and the averages' arrays (gd_model's l1_u, l1_q, avg_w, avg_b, avg_stamp), continued
@@ -349,6 +486,26 @@ class Trainer:
         if self.early_stopping is not None and resume["best"] is not None:
             value, best_W, best_b, epoch = resume["best"]
             self._best = (value, (best_W, best_b, epoch))  # never written in place: an improvement makes a new record
+
+
+class _PassTotals:
+    """What an epoch adds up: examples trained, their losses, the last rate, the C loop's seconds, and the
+    holdout's loss sum and count."""
+
+    def __init__(self):
+        self.m, self.total, self.lr, self.seconds, self.held, self.n_held = 0, 0.0, None, 0.0, 0.0, 0
+        self._shown = time.perf_counter()
+
+    def add(self, m, total, lr, seconds):
+        self.m, self.total, self.lr, self.seconds = self.m + m, self.total + total, lr, self.seconds + seconds
+
+
+def _show_progress(bar, totals, every=0.5):
+    """A long pass's progress on the bar, at most every ``every`` seconds: its mean loss so far and rows/s."""
+    now = time.perf_counter()
+    if bar is not None and totals.m and now - totals._shown >= every:
+        bar.set_postfix(loss=f"{totals.total / totals.m:.4g}", ex_per_s=f"{totals.m / max(totals.seconds, 1e-12):.3g}")
+        totals._shown = now
 
 
 def fit(loss, X, y, optimizer=None, *, batch_size="auto", epochs=5, alpha=0.0, fit_intercept=True,

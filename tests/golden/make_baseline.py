@@ -2,7 +2,10 @@
 versions to it:
 
 - fits.npz: the coefficients and intercepts of gd.fit for every rule, dense and CSR, one thread, in three batch
-  modes and three losses, with shuffling, a schedule and gradient noise (bitwise: tests/test_baseline.py);
+  modes and three losses, with shuffling, a schedule and gradient noise (bitwise: tests/test_baseline.py). The
+  fits with gradient noise (batch 16) were recorded again when the noise's normal draws stopped calling libm's
+  log and cos (csrc/random.h), whose last bit differs between CPUs: they moved by < 1e-9 relative, every other
+  fit is as first recorded;
 - checkpoints/*.npz: checkpoints written by that version (an optimizer in the exact sparse mode with stale
   blocks, a fitted model with its resume state, a fitted estimator), with what continuing each gives
   (checkpoints/expected.npz);
