@@ -61,12 +61,12 @@ if sys.platform == "win32":
 extensions = [
     Extension(
         "gdfast._kernels",
-        sources=["gdfast/_kernels.pyx", "csrc/kernels.c"],
+        sources=["gdfast/_kernels.pyx", "csrc/kernels.c", "csrc/svmlight.c"],
         include_dirs=["csrc", np.get_include()],
         depends=["csrc/common.h", "csrc/rules.h", "csrc/rules.def", "csrc/variants.def", "csrc/kernels.def",
                  "csrc/impl.h", "csrc/kernels.h", "csrc/csr.h", "csrc/linear.h", "csrc/linear_impl.h",
                  "csrc/random.h", "csrc/hogwild.h", "csrc/hogwild_impl.h", "csrc/losses.h",
-                 "csrc/plain_sgd.h", "csrc/plain_sgd_impl.h"],
+                 "csrc/plain_sgd.h", "csrc/plain_sgd_impl.h", "csrc/svmlight.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )
 ]

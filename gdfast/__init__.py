@@ -25,7 +25,7 @@ except ModuleNotFoundError as e:
         "`pip install -e .` (or `python setup.py build_ext --inplace`); it needs a C compiler, Cython and "
         "NumPy") from None
 
-from . import datasets, linear, nn, optim, parallel, viz
+from . import data, datasets, linear, nn, optim, parallel, viz
 from ._kernels import get_num_threads, openmp_enabled
 from ._threads import set_num_threads
 from .checkpoint import load, save
@@ -50,8 +50,8 @@ __version__ = "0.1.0"
 __all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad", "FTRL",
            "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum",
-           "EarlyStopping", "GradientNoise", "losses", "schedules", "hogwild", "distributed", "datasets", "save",
-           "load"]  # GDClassifier, GDRegressor: on first use
+           "EarlyStopping", "GradientNoise", "losses", "schedules", "hogwild", "distributed", "datasets", "data",
+           "save", "load"]  # GDClassifier, GDRegressor: on first use
 
 
 def __getattr__(name):

@@ -174,3 +174,15 @@ cdef extern from "hogwild.h" nogil:
 
     double gd_factorize_epoch(const gd_factors *f, const int64_t *order, int64_t n_order, double mu,
                               const gd_hyper *hyper, const double *lr, int64_t *n_steps)
+
+cdef extern from "svmlight.h" nogil:
+    enum:
+        GD_SVM_OK
+        GD_SVM_LABEL
+        GD_SVM_INDEX
+        GD_SVM_VALUE
+        GD_SVM_RANGE
+        GD_SVM_CAPACITY
+    int gd_svmlight_parse(const char *text, int64_t n, int64_t n_features, int zero_based, int is_double,
+                          double *y, int32_t *indptr, int32_t *indices, void *data, int64_t cap_rows,
+                          int64_t cap_nnz, int64_t *rows, int64_t *nnz, int64_t *bad_line)

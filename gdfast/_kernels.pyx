@@ -571,3 +571,25 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     with nogil:
         total = gd_factorize_epoch(&f, order_ptr, n_order, mu, &h, lr_ptr, &n_steps)
     return total, n_steps
+
+
+SVM_OK, SVM_LABEL, SVM_INDEX, SVM_VALUE, SVM_RANGE = GD_SVM_OK, GD_SVM_LABEL, GD_SVM_INDEX, GD_SVM_VALUE, GD_SVM_RANGE
+
+
+def svmlight_parse(bytes text, int64_t n_features, bint zero_based, bint is_double):
+    """(code, bad line, y, indptr, indices, data) of svmlight text (whole lines; csrc/svmlight.h), the arrays cut
+    to what was parsed; n_features < 2^31 (checked by the caller). The buffers are sized by counting newlines
+    and colons, so they always suffice."""
+    cdef int64_t n = len(text), cap_rows = text.count(b"\n") + 1, cap_nnz = text.count(b":")
+    cdef int64_t rows = 0, nnz = 0, bad = -1
+    cdef int code
+    cdef const char *p = text
+    cdef cnp.ndarray y = cnp.PyArray_EMPTY(1, [cap_rows], cnp.NPY_DOUBLE, 0)
+    cdef cnp.ndarray indptr = cnp.PyArray_EMPTY(1, [cap_rows + 1], cnp.NPY_INT32, 0)
+    cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, [max(cap_nnz, 1)], cnp.NPY_INT32, 0)
+    cdef cnp.ndarray data = cnp.PyArray_EMPTY(1, [max(cap_nnz, 1)], cnp.NPY_DOUBLE if is_double else cnp.NPY_FLOAT32, 0)
+    with nogil:
+        code = gd_svmlight_parse(p, n, n_features, zero_based, is_double, <double *>cnp.PyArray_DATA(y),
+                                 <int32_t *>cnp.PyArray_DATA(indptr), <int32_t *>cnp.PyArray_DATA(indices),
+                                 cnp.PyArray_DATA(data), cap_rows, cap_nnz, &rows, &nnz, &bad)
+    return code, bad, y[:rows], indptr[:rows + 1], indices[:nnz], data[:nnz]

@@ -106,9 +106,9 @@ def test_progressive_loss_and_a_holdout_that_drives_early_stopping():
     ([(np.ones((3, 4)), np.array([0, 1, 0])), "not a chunk"], TypeError, "chunk 1 of X must be a tuple"),
     ([(np.ones((3, 4)), np.zeros(3))], ValueError, "chunk 0 of X: .* needs two classes .* unless classes= names them"),
     ([(np.ones((3, 4)), np.array([0, 1, 0])), (np.ones((3, 5)), np.array([0, 1, 1]))], ValueError,
-     "chunk 1 of X: X has 5 features"),
+     "chunk 1 of X has 5 features"),
     ([(np.ones((3, 4)), np.array([0, 1, 0])), (np.ones((3, 4), np.float32), np.array([0, 1, 1]))], ValueError,
-     "chunk 1 of X: .*dtype float32"),
+     "chunk 1 of X has 4 features, dtype float32"),
     ([(np.ones((3, 4)), np.array([0, 1, 0])), (np.ones((3, 4)), np.array([0, 1]))], ValueError,
      "chunk 1 of X: y must be 1-D"),
 ])

@@ -169,6 +169,8 @@ def _quad(x):
     return float(x @ x), 2 * x
 
 
+SMALL_SVM = os.path.join(os.path.dirname(__file__), "data", "small.svm")
+
 # Each public callable with its other arguments valid (and small): CALLS[key](**{argument: value}).
 CALLS = {
     "gdfast.fit": lambda **kw: gd.fit("logistic", *_classification(), progress=False, **kw),
@@ -205,6 +207,8 @@ CALLS = {
     "viz.plot_command": lambda **kw: viz.plot_command("beale", **kw),
     "viz.plot_history": lambda **kw: viz.plot_history(_history(), "history.png", **kw),
     "viz.plot_schedule": lambda **kw: viz.plot_schedule(None, path="schedule.png", **{"eta0": 0.1, "epochs": 2, **kw}),
+    "data.svmlight": lambda **kw: gd.data.svmlight(SMALL_SVM, **{"n_features": 5, **kw}),
+    "data.SvmlightSource": lambda **kw: gd.data.SvmlightSource(SMALL_SVM, **{"n_features": 5, **kw}),
     "datasets.make_classification": lambda **kw: gd.datasets.make_classification(
         **{"n_rows": 20, "n_features": 50, "mean_nnz": 3, **kw}),
     "datasets.power_law_features": lambda **kw: gd.datasets.power_law_features(
@@ -221,9 +225,12 @@ OUT_OF_RANGE = {"lr": -1.0, "gamma": 1.0, "beta1": 1.0, "beta2": -0.5, "eps": 0.
 # this value.
 ARGUMENTS = {
     "gdfast.fit": {"batch_size": 0, "epochs": 0, "alpha": -1.0, "intercept_scale": -0.5, "validation_fraction": 1.0,
-                   "n_threads": 0, "lr": -1.0, "epsilon": -0.1, "l1_ratio": 1.5},
+                   "n_threads": 0, "lr": -1.0, "epsilon": -0.1, "l1_ratio": 1.5, "shuffle_buffer": 0,
+                   "holdout_period": 1},
     "gdfast.Trainer": {"batch_size": 0, "alpha": -1.0, "intercept_scale": -0.5, "n_threads": 0, "lr": -1.0,
-                       "epsilon": -0.1, "l1_ratio": -0.5},
+                       "epsilon": -0.1, "l1_ratio": -0.5, "shuffle_buffer": -1, "holdout_period": 0},
+    "data.svmlight": {"n_features": 0, "chunk_rows": 0},
+    "data.SvmlightSource": {"n_features": 2**31, "chunk_rows": -4},
     "gdfast.Trainer.fit": {"epochs": 0, "validation_fraction": 1.0},
     "gdfast.minimize": {"maxiter": -1, "gtol": -1e-6, "ftol": math.nan, "xtol": -1.0, "lr": -1.0},
     "gdfast.set_num_threads": {"n": 0},

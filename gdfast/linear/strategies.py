@@ -1,6 +1,8 @@
 """The survey's strategies for training (section 6) that gdfast.fit takes as options: curriculum learning
 (6.1), early stopping (6.5) and gradient noise (6.6). Shuffling is fit's ``shuffle``, batch normalization
 gdfast.nn."""
+import math
+
 import numpy as np
 
 from .. import _validate
@@ -18,9 +20,10 @@ class GradientNoise:
         self.eta, self.gamma = _validate.check(self._constraints, {"eta": eta, "gamma": gamma}).values()
 
     def sd(self, t0, n_steps):
-        """sigma_t for t = t0 + 1 .. t0 + n_steps."""
-        t = np.arange(t0 + 1, t0 + n_steps + 1, dtype=np.float64)
-        return np.sqrt(self.eta / (1.0 + t) ** self.gamma)
+        """sigma_t for t = t0 + 1 .. t0 + n_steps. The powers are libm's, one at a time: numpy's vectorised
+        power (SVML on AVX-512 CPUs) differs in the last bit from CPU to CPU, and with it a fit's bits."""
+        powers = np.fromiter((math.pow(2.0 + t, self.gamma) for t in range(t0, t0 + n_steps)), np.float64, n_steps)
+        return np.sqrt(self.eta / powers)
 
     def __repr__(self):
         return f"GradientNoise(eta={self.eta}, gamma={self.gamma})"

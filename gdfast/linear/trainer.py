@@ -80,6 +80,16 @@ _DOC_OPTIONS = """
     of 2k, also after model.save and gd.load; the loss, features, dtype and optimizer must match; X, y and
     random_state should be the same for a validation_fraction split to be); ``**hyperparameters`` then update
     its optimizer's.
+    Streams (X a re-iterable of (X_chunk, y_chunk) or (X_chunk, y_chunk, sample_weight) chunks, y None: a list,
+    gd.data.svmlight(...), or any object whose ``iter()`` starts a new pass; a generator serves one epoch):
+    each epoch is a pass over the source, batches running on across chunk boundaries, so that with shuffle=False
+    and one thread the model is bitwise that of the chunks' concatenation in memory. shuffle_buffer: with
+    shuffle, consecutive chunks are gathered into windows of at least this many rows, each permuted (the
+    approximate shuffle of tf.data and Vowpal Wabbit: an example moves only within its window). holdout_period:
+    every k-th example of each pass is held out, not trained on; its loss at the parameters of the moment is the
+    epoch's val_loss (Vowpal Wabbit's --holdout_period), which early_stopping watches. Every history entry has
+    ``progressive_loss``, the mean loss of the examples trained on so far, each taken before its own update
+    (Vowpal Wabbit's progressive validation), and ``examples``, their count.
 """
 
 
@@ -512,17 +522,18 @@ def fit(loss, X, y, optimizer=None, *, batch_size="auto", epochs=5, alpha=0.0, f
         intercept_scale=None, schedule=None, shuffle=True, curriculum=None, early_stopping=None,
         validation_data=None, validation_fraction=None, gradient_noise=None, random_state=None, callbacks=(),
         progress=True, classes=None, init=None, n_threads=None, sample_weight=None, epsilon=0.1, penalty="l2",
-        l1_ratio=0.15, average=False, **hyperparameters):
+        l1_ratio=0.15, average=False, shuffle_buffer=65536, holdout_period=None, **hyperparameters):
     """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
 
     X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
-    (numbers, or class labels). epochs: passes over the examples. The options:
+    (numbers, or class labels); or X a stream of chunks and y None (below). epochs: passes over the examples. The options:
     """
     trainer = Trainer(loss, optimizer, batch_size=batch_size, alpha=alpha, fit_intercept=fit_intercept,
                       intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
                       early_stopping=early_stopping, gradient_noise=gradient_noise, random_state=random_state,
                       callbacks=callbacks, progress=progress, classes=classes, init=init, n_threads=n_threads,
-                      epsilon=epsilon, penalty=penalty, l1_ratio=l1_ratio, average=average, **hyperparameters)
+                      epsilon=epsilon, penalty=penalty, l1_ratio=l1_ratio, average=average,
+                      shuffle_buffer=shuffle_buffer, holdout_period=holdout_period, **hyperparameters)
     model = trainer.fit(X, y, epochs, sample_weight=sample_weight, validation_data=validation_data,
                         validation_fraction=validation_fraction)
     model._resume = trainer.resume_state()  # the model keeps what continuing needs, not the scratch buffers

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import gdfast as gd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PUBLIC_MODULES = ["kernels", "schedules", "distributed", "nn", "functions", "viz", "losses", "hogwild", "datasets"]
+PUBLIC_MODULES = ["kernels", "schedules", "distributed", "nn", "functions", "viz", "losses", "hogwild", "datasets", "data"]
 # The rules of that version, whose fits were recorded (a rule added since has no recorded fit).
 RECORDED_RULES = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam", "adamax", "nadam", "amsgrad")
 
