@@ -32,10 +32,10 @@ static int gd_svm_features(const char *p, int64_t n_features, int zero_based, in
         }
         errno = 0;
         long long index = strtoll(p, &after, 10);
-        if (after == p || *after != ':' || errno)
+        if (after == p || *after != ':')
             return GD_SVM_INDEX;
         index -= zero_based ? 0 : 1;
-        if (index < 0 || index >= n_features)
+        if (errno || index < 0 || index >= n_features) /* errno: beyond long long's range */
             return GD_SVM_RANGE;
         p = after + 1;
         if (gd_token_end(p)) /* "index:" and no value (strtod would read on into the next line) */

@@ -573,14 +573,16 @@ def factorize_epoch(int rule, cnp.ndarray user, tuple user_slots, cnp.ndarray it
     return total, n_steps
 
 
-SVM_OK, SVM_LABEL, SVM_INDEX, SVM_VALUE, SVM_RANGE = GD_SVM_OK, GD_SVM_LABEL, GD_SVM_INDEX, GD_SVM_VALUE, GD_SVM_RANGE
+SVM_OK, SVM_LABEL, SVM_INDEX, SVM_VALUE, SVM_RANGE, SVM_CAPACITY = (
+    GD_SVM_OK, GD_SVM_LABEL, GD_SVM_INDEX, GD_SVM_VALUE, GD_SVM_RANGE, GD_SVM_CAPACITY)
 
 
 def svmlight_parse(bytes text, int64_t n_features, bint zero_based, bint is_double):
     """(code, bad line, y, indptr, indices, data) of svmlight text (whole lines; csrc/svmlight.h), the arrays cut
     to what was parsed; n_features < 2^31 (checked by the caller). The buffers are sized by counting newlines
-    and colons, so they always suffice."""
-    cdef int64_t n = len(text), cap_rows = text.count(b"\n") + 1, cap_nnz = text.count(b":")
+    and colons, so they suffice unless the entries pass int32's range (SVM_CAPACITY)."""
+    cdef int64_t n = len(text), cap_rows = text.count(b"\n") + 1
+    cdef int64_t cap_nnz = min(text.count(b":"), 2**31 - 1)  # int32 indptr: more is SVM_CAPACITY
     cdef int64_t rows = 0, nnz = 0, bad = -1
     cdef int code
     cdef const char *p = text

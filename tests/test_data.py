@@ -1,0 +1,180 @@
+"""gd.data.svmlight: svmlight/LIBSVM files read in chunks, against scikit-learn's load_svmlight_file, and trained
+on as a stream."""
+import bz2
+import gzip
+import os
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import gdfast as gd
+from gdfast import data
+
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+OPENERS = {"": open, ".gz": gzip.open, ".bz2": bz2.open}
+
+
+def write(path, lines, suffix=""):
+    """A file of the given text lines (plain, .gz or .bz2); its path."""
+    path = str(path) + suffix
+    with OPENERS[suffix](path, "wb") as f:
+        f.write("".join(lines).encode())
+    return path
+
+
+def problem(n=500, d=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.2, format="csr", random_state=seed, data_rvs=rng.standard_normal)
+    y = np.where(X @ rng.standard_normal(d) > 0, 1.0, -1.0)
+    return X, y
+
+
+def dumped(tmp_path, X, y, suffix="", zero_based=False):
+    """X, y written by scikit-learn's dump_svmlight_file (16 significant digits: read back, X differs in the last
+    bit), compressed by suffix."""
+    plain = str(tmp_path / ("dump.svm" if zero_based else "dump1.svm"))
+    sklearn_datasets.dump_svmlight_file(X, y, plain, zero_based=zero_based)
+    with open(plain) as f:
+        return write(tmp_path / f"data{int(zero_based)}.svm", f.readlines(), suffix)
+
+
+def joined(source):
+    """The chunks of a source, concatenated."""
+    chunks = list(source)
+    return sp.vstack([X for X, _ in chunks]).tocsr(), np.concatenate([y for _, y in chunks]), chunks
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
+@pytest.mark.parametrize("zero_based", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chunks_hold_what_scikit_learn_reads(tmp_path, suffix, zero_based, dtype):
+    X, y = problem()
+    path = dumped(tmp_path, X, y, suffix, zero_based)
+    ours, labels, chunks = joined(data.svmlight(path, X.shape[1], chunk_rows=64, dtype=dtype,
+                                                zero_based=zero_based))
+    theirs, their_labels = sklearn_datasets.load_svmlight_file(path, n_features=X.shape[1], dtype=dtype,
+                                                               zero_based=zero_based)
+    assert [c[0].shape[0] for c in chunks] == [64] * 7 + [52]
+    assert all(c[0].dtype == dtype and c[0].shape[1] == X.shape[1] for c in chunks)
+    assert (ours != theirs).nnz == 0 and ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(labels, their_labels)
+
+
+def test_comments_blank_lines_qid_and_tabs(tmp_path):
+    path = write(tmp_path / "a.svm", ["# a header\n", "1 qid:7 1:0.5\t3:2 # why\n", "\n", "-2.5 2:1e-3\n",
+                                      "0   \n", "3 4:-7"])  # the last line lacks its newline
+    X, y, _ = joined(data.svmlight(path, 4))
+    np.testing.assert_array_equal(y, [1, -2.5, 0, 3])
+    np.testing.assert_array_equal(X.toarray(), [[0.5, 0, 2, 0], [0, 1e-3, 0, 0], [0, 0, 0, 0], [0, 0, 0, -7]])
+
+
+def test_a_larger_file_than_one_read_is_cut_at_lines(tmp_path, monkeypatch):
+    """Chunks are cut every chunk_rows lines wherever the reads of BLOCK_BYTES fall."""
+    X, y = problem(n=300)
+    path = dumped(tmp_path, X, y)
+    monkeypatch.setattr(data, "BLOCK_BYTES", 97)
+    ours, labels, chunks = joined(data.svmlight(path, X.shape[1], chunk_rows=7))
+    theirs, their_labels = sklearn_datasets.load_svmlight_file(path, n_features=X.shape[1])
+    assert [c[0].shape[0] for c in chunks] == [7] * 42 + [6]
+    assert (ours != theirs).nnz == 0
+    np.testing.assert_array_equal(labels, their_labels)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("one 1:2\n", "line 3: the label is not a number"),
+    ("1 x:2\n", "line 3: a feature is not <index>:<value>"),
+    ("1 2\n", "line 3: a feature is not <index>:<value>"),
+    ("1 2:abc\n", "line 3: a feature's value is not a finite number"),
+    ("1 2:nan\n", "line 3: a feature's value is not a finite number"),
+    ("1 2:1e999\n", "line 3: a feature's value is not a finite number"),
+    ("1 6:1\n", r"line 3: a feature index is outside \[1, 5\]"),
+    ("1 0:1\n", "line 3: .*pass zero_based=True"),
+    ("1 -3:1\n", "line 3: a feature index is outside"),
+    ("1 99999999999999999999:1\n", "line 3: a feature index is outside"),
+])
+def test_a_malformed_line_is_a_value_error_naming_file_and_line(tmp_path, line, message):
+    path = write(tmp_path / "bad.svm", ["1 1:1\n", "-1 2:1\n", line, "1 3:1\n"])
+    with pytest.raises(ValueError, match=f"bad.svm, {message}"):
+        list(data.svmlight(path, 5))
+
+
+def test_nothing_of_a_bad_chunk_is_trained_on(tmp_path):
+    """The chunk is parsed whole before any of it reaches the trainer: the model after the error is the one
+    trained on the chunks before it."""
+    X, y = problem(n=40)
+    good = dumped(tmp_path, X, y)
+    with open(good) as f:
+        lines = f.readlines()
+    bad = write(tmp_path / "bad.svm", lines + lines[:5] + ["1 1:x\n"] + lines[5:20])
+    X, y = sklearn_datasets.load_svmlight_file(good, n_features=X.shape[1])
+    options = dict(batch_size=1, shuffle=False, n_threads=1, progress=False, classes=[-1.0, 1.0])
+    trainer = gd.Trainer("logistic", "sgd", lr=0.1, **options)
+    with pytest.raises(ValueError, match="bad.svm, line 46"):
+        trainer.fit(data.svmlight(bad, X.shape[1], chunk_rows=40), None, epochs=1)
+    expected = gd.fit("logistic", X, y, "sgd", lr=0.1, epochs=1, **options)
+    np.testing.assert_array_equal(trainer.model.coef_, expected.coef_)
+
+
+def test_a_missing_file_is_refused_before_training(tmp_path):
+    present = write(tmp_path / "a.svm", ["1 1:1\n"])
+    with pytest.raises(FileNotFoundError, match="missing.svm"):
+        data.svmlight([present, str(tmp_path / "missing.svm")], 3)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"paths": []}, ValueError, "paths must name at least one"),
+    ({"dtype": np.int32}, TypeError, "dtype must be float32 or float64, got int32"),
+    ({"zero_based": 0}, TypeError, "zero_based must be True or False"),
+    ({"prefetch": "yes"}, TypeError, "prefetch must be True or False"),
+    ({"n_features": 2.5}, TypeError, "n_features must be an int"),
+])
+def test_bad_arguments_are_refused(tmp_path, kwargs, error, match):
+    arguments = {"paths": write(tmp_path / "a.svm", ["1 1:1\n"]), "n_features": 3, **kwargs}
+    with pytest.raises(error, match=match):
+        data.svmlight(**arguments)
+
+
+@pytest.mark.parametrize("rule", ["sgd", "adagrad", "adam"])
+def test_training_from_files_is_bitwise_the_in_memory_fit(tmp_path, rule):
+    """Two files (one gzipped), 50-line chunks, prefetched or not: shuffle=False and one thread give the model of
+    fitting the matrix scikit-learn reads from them."""
+    X, y = problem(n=600)
+    first = dumped(tmp_path, X[:250], y[:250])
+    os.rename(first, first + ".first")
+    second = dumped(tmp_path, X[250:], y[250:], ".gz")
+    paths = [first + ".first", second]
+    X, y = sp.vstack([sklearn_datasets.load_svmlight_file(p, n_features=X.shape[1])[0] for p in paths]).tocsr(), y
+    options = dict(batch_size=8, shuffle=False, n_threads=1, progress=False, lr=0.05, alpha=1e-4)
+    whole = gd.fit("logistic", X, y, rule, epochs=3, **options)
+    for prefetch in (True, False):
+        source = data.svmlight(paths, X.shape[1], chunk_rows=50, prefetch=prefetch)
+        streamed = gd.fit("logistic", source, None, rule, epochs=3, **options)
+        np.testing.assert_array_equal(streamed.coef_, whole.coef_)
+        np.testing.assert_array_equal(streamed.intercept_, whole.intercept_)
+
+
+def test_a_reader_stopped_early_ends_its_thread(tmp_path):
+    X, y = problem(n=400)
+    source = data.svmlight(dumped(tmp_path, X, y), X.shape[1], chunk_rows=10)
+    before = threading.active_count()
+    chunks = iter(source)
+    next(chunks)
+    chunks.close()  # the consumer stops: the reader must not stay blocked on a full queue
+    for thread in threading.enumerate():
+        if thread.name == "gdfast-reader":
+            thread.join(timeout=5)
+    assert threading.active_count() == before
+
+
+def test_a_reader_error_reaches_the_caller(tmp_path):
+    def failing():
+        yield 1
+        raise OSError("disk gone")
+
+    items = data._prefetched(failing())
+    assert next(items) == 1
+    with pytest.raises(OSError, match="disk gone"):
+        next(items)
