@@ -22,6 +22,9 @@ from . import _kernels, _validate
 from ._validate import COUNT, Integer
 
 BLOCK_BYTES = 1 << 22  # the bytes read from a file at a time; a chunk's lines are cut out of these
+# How far the reader thread parses ahead: a shuffled pass gathers a window of shuffle_buffer rows (65536 by
+# default) before training on it, so a reader only one chunk ahead would wait through every window's training.
+PREFETCH_ROWS = 65536
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open}
 
 
@@ -33,8 +36,8 @@ def svmlight(paths, n_features, *, chunk_rows=4096, dtype=np.float64, zero_based
     needs before the first chunk); an index at or beyond it is a ValueError naming the file and line.
     dtype: X's, float32 or float64 (no cast afterwards). zero_based: whether the file's feature indices start at
     0 (False, the default: they start at 1, as the svmlight and LIBSVM formats define them; scikit-learn's
-    dump_svmlight_file writes 0-based files unless told otherwise). prefetch: parse on a reader thread, one
-    chunk ahead of training. Each ``iter()`` is a new pass over the files; X is a float CSR matrix, y float64.
+    dump_svmlight_file writes 0-based files unless told otherwise). prefetch: parse on a reader thread, up to
+    PREFETCH_ROWS (65536) rows ahead of training. Each ``iter()`` is a new pass over the files; X is a float CSR matrix, y float64.
     A malformed line is a ValueError naming the file and the line, raised before anything of its chunk is
     trained on.
     """
@@ -64,7 +67,7 @@ class SvmlightSource:
 
     def __iter__(self):
         chunks = (chunk for path in self.paths for chunk in self._file_chunks(path))
-        return _prefetched(chunks) if self.prefetch else chunks
+        return _prefetched(chunks, depth=-(-PREFETCH_ROWS // self.chunk_rows)) if self.prefetch else chunks
 
     def __repr__(self):
         return (f"svmlight({self.paths!r}, n_features={self.n_features}, chunk_rows={self.chunk_rows}, "

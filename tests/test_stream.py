@@ -145,3 +145,18 @@ def test_hogwild_threads_train_on_a_stream():
                    progress=False)
     assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
     assert np.mean(model.predict(X) == y) > 0.8
+
+
+@pytest.mark.parametrize("holdout_period", [None, 7])
+def test_a_shuffled_stream_fit_continues_exactly_from_its_model(holdout_period, tmp_path):
+    """Two fits of 2 and 1 passes (init=, through a checkpoint) are the fit of 3: the windows' orders come from
+    the trainer's random stream, restored before the first one is drawn."""
+    X, y = problem()
+    chunks = chunked(X, y, [64] * 5)
+    options = dict(n_threads=1, random_state=3, progress=False, holdout_period=holdout_period, shuffle_buffer=100)
+    once = gd.fit("logistic", chunks, None, "adagrad", epochs=3, **options)
+    first = gd.fit("logistic", chunks, None, "adagrad", epochs=2, **options)
+    first.save(tmp_path / "first.npz")
+    then = gd.fit("logistic", chunks, None, epochs=1, init=gd.load(tmp_path / "first.npz"), **options)
+    np.testing.assert_array_equal(then.coef_, once.coef_)
+    assert [h["progressive_loss"] for h in then.history_] == [h["progressive_loss"] for h in once.history_]

@@ -60,9 +60,10 @@ def _kind(X, index):
     return X.shape[1], X.dtype, sp.issparse(X)
 
 
-def segments(chunks, shuffle, buffer_rows, rng):
+def segments(chunks, shuffle, buffer_rows):
     """The segments of one pass: (first chunk's index, X, y, weight, order, positions): the rows to train in
-    ``order`` and each row's position in the pass (from 0, for the holdout)."""
+    ``order`` (None: a random order, drawn by the trainer, whose random stream is set up by the first chunk)
+    and each row's position in the pass (from 0, for the holdout)."""
     position = 0
     if not shuffle:
         for index, X, y, weight in chunks:
@@ -74,15 +75,15 @@ def segments(chunks, shuffle, buffer_rows, rng):
     for chunk in chunks:
         window.append(chunk)
         if sum(c[1].shape[0] for c in window) >= buffer_rows:
-            yield _window(window, position, rng)
+            yield _window(window, position)
             position += sum(c[1].shape[0] for c in window)
             window = []
     if window:
-        yield _window(window, position, rng)
+        yield _window(window, position)
 
 
-def _window(window, position, rng):
-    """Consecutive chunks as one segment in a random order of all their rows."""
+def _window(window, position):
+    """Consecutive chunks as one segment, to be trained in a random order of all their rows."""
     index = window[0][0]
     if len(window) == 1:
         _, X, y, weight = window[0]
@@ -93,7 +94,7 @@ def _window(window, position, rng):
                   np.concatenate([np.ones(c[1].shape[0]) if c[3] is None else np.asarray(c[3], np.float64)
                                   for c in window]))
     n = X.shape[0]
-    return index, X, y, weight, rng.permutation(n), np.arange(position, position + n)
+    return index, X, y, weight, None, np.arange(position, position + n)
 
 
 def concatenate(blocks, index=0):

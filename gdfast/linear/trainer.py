@@ -286,9 +286,10 @@ class Trainer:
         batch, epoch = self.batch_size, len(self.history)
         totals, carry = _PassTotals(), None
         for index, X, y, weight, order, positions in _stream.segments(stream.chunks(), self.shuffle,
-                                                                      self.shuffle_buffer, self.rng):
+                                                                      self.shuffle_buffer):
             train = self._chunk_data(index, X, y, weight)
             self._continue_from_last()  # (the model is set up from the first chunk on)
+            order = self.rng.permutation(X.shape[0]) if order is None else order
             order = self._held_out(train, order, positions, totals)
             if self._weight is not None:
                 order = order[self._weight[order] > 0]
