@@ -1,6 +1,7 @@
 /* svmlight/LIBSVM text to CSR arrays (svmlight.h). */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "svmlight.h"
@@ -9,6 +10,46 @@ static int gd_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 /* Whether p is at the end of a token: a blank, the end of the line or of the text, or a comment. */
 static int gd_token_end(const char *p) { return gd_blank(*p) || *p == '\n' || *p == '\0' || *p == '#'; }
+
+/* The value strtod gives for the number at p (not a blank), *after past it. Decimal text whose digits fit
+ * below 2^53 with a power of ten of at most 22 is read directly: both are then exact doubles and one IEEE
+ * multiplication or division rounds their product or quotient correctly (Clinger's fast path), which is
+ * strtod's answer. Anything else (more digits, a larger exponent, hex, inf, nan) goes to strtod. */
+static double gd_read_double(const char *p, char **after)
+{
+    static const double powers[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *q = p + (*p == '-' || *p == '+');
+    uint64_t m = 0;
+    int scale = 0, digits = 0;
+    for (; *q >= '0' && *q <= '9'; ++q, ++digits) {
+        if (m > UINT64_MAX / 10 - 1)
+            return strtod(p, after);
+        m = m * 10 + (uint64_t)(*q - '0');
+    }
+    if (*q == '.')
+        for (++q; *q >= '0' && *q <= '9'; ++q, ++digits, --scale) {
+            if (m > UINT64_MAX / 10 - 1)
+                return strtod(p, after);
+            m = m * 10 + (uint64_t)(*q - '0');
+        }
+    if (*q == 'e' || *q == 'E') {
+        const char *e = q + 1;
+        int negative = *e == '-', exponent = 0;
+        e += *e == '-' || *e == '+';
+        if (!(*e >= '0' && *e <= '9'))
+            return strtod(p, after);
+        for (; *e >= '0' && *e <= '9'; ++e)
+            exponent = exponent < 1000 ? exponent * 10 + (*e - '0') : exponent;
+        scale += negative ? -exponent : exponent;
+        q = e;
+    }
+    if (digits == 0 || m > (UINT64_C(1) << 53) || scale < -22 || scale > 22 || !gd_token_end(q))
+        return strtod(p, after);
+    double value = scale < 0 ? (double)m / powers[-scale] : (double)m * powers[scale];
+    *after = (char *)q;
+    return *p == '-' ? -value : value;
+}
 
 /* One line's features from p (after its label) into indices/data from *nnz on; returns a GD_SVM_ code and
  * leaves *end at the line's newline (or the text's end). */
@@ -40,9 +81,9 @@ static int gd_svm_features(const char *p, int64_t n_features, int zero_based, in
         p = after + 1;
         if (gd_token_end(p)) /* "index:" and no value (strtod would read on into the next line) */
             return GD_SVM_VALUE;
-        double value = strtod(p, &after);
-        if (after == p || !gd_token_end(after) || !isfinite(value))
-            return GD_SVM_VALUE;
+        double value = gd_read_double(p, &after);
+        if (after == p || !gd_token_end(after) || !isfinite(value) || (!is_double && !isfinite((float)value)))
+            return GD_SVM_VALUE; /* (float32: beyond its range too) */
         if (*nnz >= cap_nnz)
             return GD_SVM_CAPACITY;
         indices[*nnz] = (int32_t)index;
@@ -77,7 +118,7 @@ int gd_svmlight_parse(const char *text, int64_t n, int64_t n_features, int zero_
             continue;
         }
         char *after;
-        double label = strtod(p, &after);
+        double label = gd_read_double(p, &after);
         int code = after == p || !gd_token_end(after) || !isfinite(label) ? GD_SVM_LABEL
                  : *rows >= cap_rows ? GD_SVM_CAPACITY
                  : gd_svm_features(after, n_features, zero_based, is_double, indices, data, cap_nnz, nnz, &p);

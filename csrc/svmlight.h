@@ -1,9 +1,10 @@
 /* Parsing svmlight/LIBSVM text into CSR arrays (gdfast/data.py reads files a block of whole lines at a time).
  *
  * A line is  <label> [qid:<n>] <index>:<value> ... [# comment]  (spaces or tabs between tokens); an empty line or
- * one that starts with '#' holds no example. Numbers are read by strtod/strtoll (correctly rounded, so the values
- * are those scikit-learn's parser gives). Indices are 1-based unless zero_based, and must lie in
- * [0, n_features) once shifted; their order is kept (the caller's CSR check sorts a row that needs it). */
+ * one that starts with '#' holds no example. Numbers are read as strtod/strtoll read them (correctly rounded, so
+ * the values are those scikit-learn's parser gives; most decimals without calling strtod: svmlight.c). Indices
+ * are 1-based unless zero_based, and must lie in [0, n_features) once shifted; their order is kept (the caller's
+ * CSR check sorts a row that needs it). */
 #ifndef GDFAST_SVMLIGHT_H
 #define GDFAST_SVMLIGHT_H
 

@@ -97,7 +97,7 @@ class SvmlightSource:
         return {_kernels.SVM_CAPACITY: "the chunk holds 2^31 entries or more (int32 indices): lower chunk_rows",
                 _kernels.SVM_LABEL: "the label is not a number",
                 _kernels.SVM_INDEX: "a feature is not <index>:<value> with an integer index",
-                _kernels.SVM_VALUE: "a feature's value is not a finite number",
+                _kernels.SVM_VALUE: f"a feature's value is not a finite {self.dtype.name} number",
                 _kernels.SVM_RANGE: f"a feature index is outside [{low}, {self.n_features - 1 + low}] (n_features="
                                     f"{self.n_features}, " + ("0-based)" if self.zero_based else
                                     "1-based: pass zero_based=True for a file whose indices start at 0)")}[code]

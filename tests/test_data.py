@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import gdfast as gd
-from gdfast import data
+from gdfast import _kernels, data
 
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 
@@ -87,9 +87,9 @@ def test_a_larger_file_than_one_read_is_cut_at_lines(tmp_path, monkeypatch):
     ("one 1:2\n", "line 3: the label is not a number"),
     ("1 x:2\n", "line 3: a feature is not <index>:<value>"),
     ("1 2\n", "line 3: a feature is not <index>:<value>"),
-    ("1 2:abc\n", "line 3: a feature's value is not a finite number"),
-    ("1 2:nan\n", "line 3: a feature's value is not a finite number"),
-    ("1 2:1e999\n", "line 3: a feature's value is not a finite number"),
+    ("1 2:abc\n", "line 3: a feature's value is not a finite float64 number"),
+    ("1 2:nan\n", "line 3: a feature's value is not a finite float64 number"),
+    ("1 2:1e999\n", "line 3: a feature's value is not a finite float64 number"),
     ("1 6:1\n", r"line 3: a feature index is outside \[1, 5\]"),
     ("1 0:1\n", "line 3: .*pass zero_based=True"),
     ("1 -3:1\n", "line 3: a feature index is outside"),
@@ -178,3 +178,80 @@ def test_a_reader_error_reaches_the_caller(tmp_path):
     assert next(items) == 1
     with pytest.raises(OSError, match="disk gone"):
         next(items)
+
+
+def test_numbers_are_read_as_strtod_reads_them():
+    """The parser's own decimal reading (csrc/svmlight.c) gives the correctly rounded double of every form a
+    file may hold, labels and values, as Python's float(), and falls back where it cannot (hex, long digits)."""
+    rng = np.random.default_rng(0)
+    formats = ["%r", "%.16g", "%.17g", "%.6f", "%e", "%.3e", "%.15g", "%.1f", "%.20f", "%.10E", "+%.5g"]
+    values = np.abs(rng.standard_normal(40000)) * 10.0 ** rng.integers(-30, 30, 40000)
+    values[::2] *= -1
+    texts = [(fmt % abs(x)) if fmt[0] == "+" else repr(float(x)) if fmt == "%r" else fmt % x
+             for x, fmt in zip(values, rng.choice(formats, values.size))]
+    texts += ["0", "-0", "-0.0", "1.", "+.5", ".5", "9007199254740993", "9007199254740992", "1e22", "1e23",
+              "123456789012345678901234", "0.000000000000000000000000001", "4.9e-324", "1.7976931348623157e308",
+              "00000000001.5", "1E5", "2e+3", "0x1p3", "18446744073709551617"]
+    text = "".join(f"{t} 1:{t}\n" for t in texts).encode()
+    code, _, y, _, _, data64 = _kernels.svmlight_parse(text, 2, False, True)
+    expected = np.array([float.fromhex(t) if t.startswith("0x") else float(t) for t in texts])
+    assert code == _kernels.SVM_OK
+    np.testing.assert_array_equal(y.view(np.int64), expected.view(np.int64))  # -0.0 too
+    np.testing.assert_array_equal(data64.view(np.int64), expected.view(np.int64))
+
+
+def test_a_value_beyond_float32_is_refused_for_float32(tmp_path):
+    path = write(tmp_path / "big.svm", ["1 1:3e38\n", "1 1:4e38\n"])
+    assert list(data.svmlight(path, 2))[0][0][1, 0] == 4e38
+    with pytest.raises(ValueError, match="line 2: a feature's value is not a finite float32 number"):
+        list(data.svmlight(path, 2, dtype=np.float32))
+
+
+LIMITED_CHILD = """
+import resource, sys
+import numpy as np, scipy.sparse as sp
+import gdfast as gd
+
+mode, path, n_features, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open("/proc/self/status") as f:
+    data_now = next(int(line.split()[1]) for line in f if line.startswith("VmData")) * 1024
+limit = data_now + (64 << 20)  # 64 MB more than this process holds after its imports
+resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+if mode == "load":  # the limit binds: the file's rows do not fit in memory
+    try:
+        sp.vstack([X for X, _ in gd.data.svmlight(path, n_features)])
+    except MemoryError:
+        sys.exit(0)
+    sys.exit("the file's rows fit under the limit")
+model = gd.fit("logistic", gd.data.svmlight(path, n_features), None, "sgd", lr=0.05, batch_size=1, epochs=1,
+               shuffle=False, n_threads=1, progress=False, classes=[0.0, 1.0])
+np.save(out, model.coef_)
+"""
+
+
+def test_a_file_larger_than_the_memory_limit_of_a_child_trains_to_the_in_memory_model(tmp_path):
+    """A child process whose memory (RLIMIT_DATA) is 64 MB above what its imports take cannot hold the file's
+    rows (~160 MB of CSR: loading them is a MemoryError there), yet another such child trains on the file to
+    the model the parent fits on those rows in memory."""
+    import subprocess
+    import sys
+    rng = np.random.default_rng(0)
+    n_features, rows, copies = 4096, 10000, 170
+    indices = np.sort(rng.choice(n_features, (rows, 8)), axis=1)  # duplicates kept, as a file may hold them
+    values = np.round(rng.random((rows, 8)), 3)
+    labels = rng.integers(0, 2, rows)
+    lines = [f"{labels[i]} " + " ".join(f"{j + 1}:{v:g}" for j, v in zip(indices[i], values[i])) + "\n"
+             for i in range(rows)]
+    path = write(tmp_path / "big.svm", lines * copies)
+    assert os.path.getsize(path) > 128 << 20
+    out = tmp_path / "coef.npy"
+    for mode in ("load", "train"):
+        child = subprocess.run([sys.executable, "-c", LIMITED_CHILD, mode, path, str(n_features), str(out)],
+                               capture_output=True, text=True, timeout=300)
+        assert child.returncode == 0, f"{mode}: {child.stderr[-2000:]}"
+    block = sp.csr_matrix((values.ravel(), indices.ravel(), np.arange(0, 8 * rows + 1, 8)), (rows, n_features))
+    block.sum_duplicates()
+    X = sp.vstack([block] * copies, format="csr")
+    expected = gd.fit("logistic", X, np.tile(labels, copies).astype(float), "sgd", lr=0.05, batch_size=1, epochs=1,
+                      shuffle=False, n_threads=1, progress=False, classes=[0.0, 1.0])
+    np.testing.assert_array_equal(np.load(out), expected.coef_)

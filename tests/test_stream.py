@@ -160,3 +160,20 @@ def test_a_shuffled_stream_fit_continues_exactly_from_its_model(holdout_period, 
     then = gd.fit("logistic", chunks, None, epochs=1, init=gd.load(tmp_path / "first.npz"), **options)
     np.testing.assert_array_equal(then.coef_, once.coef_)
     assert [h["progressive_loss"] for h in then.history_] == [h["progressive_loss"] for h in once.history_]
+
+
+@pytest.mark.parametrize("name", ["GDClassifier", "GDRegressor"])
+def test_estimators_partial_fit_a_stream_chunk_by_chunk(name):
+    """est.partial_fit(chunks, None) is scikit-learn's out-of-core loop: one partial_fit per chunk, in order."""
+    pytest.importorskip("sklearn")
+    X, y = problem()
+    y = y if name == "GDClassifier" else X @ np.arange(X.shape[1]) / 40.0
+    first = {"classes": [0, 1]} if name == "GDClassifier" else {}
+    streamed, looped = getattr(gd, name)(random_state=0), getattr(gd, name)(random_state=0)
+    streamed.partial_fit(chunked(X, y, [100, 100]), None, **first)
+    for X_chunk, y_chunk in chunked(X, y, [100, 100]):
+        looped.partial_fit(X_chunk, y_chunk, **first)
+    np.testing.assert_array_equal(streamed.coef_, looped.coef_)
+    assert streamed.t_ == looped.t_
+    with pytest.raises(ValueError, match="chunk 1 of X has 5 features"):
+        streamed.partial_fit([(X[:10], y[:10]), (X[:10, :5], y[:10])], None, **first)

@@ -43,7 +43,7 @@ from .. import _kernels, _validate, checkpoint
 from .._validate import COUNT, FRACTION, N_THREADS, NONNEGATIVE, Integer, NoneOr, Options, Real
 from ..optim import schedules
 from ..optim.optimizers import OPTIMIZER_NAMES
-from . import losses, plain_sgd
+from . import _stream, losses, plain_sgd
 from . import trainer as _train
 from .model import LinearModel
 from .strategies import EarlyStopping, GradientNoise
@@ -324,6 +324,18 @@ class _GDEstimator(BaseEstimator):
         return validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset,
                              order="C", y_numeric=isinstance(self, RegressorMixin))
 
+    def _partial_fit_stream(self, source, sample_weight, **first_call):
+        """partial_fit over a stream (scikit-learn's out-of-core loop): each chunk one partial_fit, in order,
+        its faults named by the chunk."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight: a stream's chunks carry their own, as (X, y, sample_weight)")
+        for index, X, y, weight in _stream.Stream(source).chunks():
+            try:
+                self.partial_fit(X, y, sample_weight=weight, **first_call)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"chunk {index} of X: {e}") from None
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -341,7 +353,6 @@ _PARAMS_DOC = """
     gradient_noise, curriculum, convention (the rule's form: "survey", "torch", "keras", "optax"),
     optimizer_params (the rule's other hyperparameters), progress (a progress bar of epochs).
 """
-
 
 class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
     """A linear classifier trained by stochastic gradient descent: scikit-learn's SGDClassifier, or any of
@@ -391,7 +402,10 @@ class GDClassifier(LinearClassifierMixin, SparseCoefMixin, _GDEstimator):
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing the current model; the first call needs ``classes`` (every class
-        the stream will hold)."""
+        the stream will hold). X may be a stream of chunks (y None, as gd.fit takes): one partial_fit per chunk,
+        in order."""
+        if _stream.is_stream(X, y):
+            return self._partial_fit_stream(X, sample_weight, classes=classes)
         first = not hasattr(self, "classes_")
         values = self._checked(for_partial_fit=first)
         X, y = self._validated_xy(X, y, reset=first)
@@ -566,7 +580,10 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, _GDEstimator):
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing the current model."""
+        """One epoch over (X, y), continuing the current model. X may be a stream of chunks (y None, as gd.fit
+        takes): one partial_fit per chunk, in order."""
+        if _stream.is_stream(X, y):
+            return self._partial_fit_stream(X, sample_weight)
         first = getattr(self, "coef_", None) is None
         values = self._checked(for_partial_fit=first)
         X, y = self._validated_xy(X, y, reset=first)
