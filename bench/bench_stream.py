@@ -224,11 +224,13 @@ def _table(results, memory, rss, big_bytes, base_bytes):
     lines = [f"- hardware: {machine()}", f"- gdfast commit {git_head()}",
              f"- big.svm: {big_bytes / 1e9:.2f} GB, {rows} rows (the PyPI text's training rows repeated); "
              "one pass each, in a child process of its own", "",
-             "| one pass over big.svm | rows/s | MB/s of the file | seconds | peak RSS (MB) |", "|---|---:|---:|---:|---:|"]
+             "| one pass over big.svm | rows/s | MB/s of the file | seconds | peak RSS (MB) |",
+             "|---|---:|---:|---:|---:|"]
     for kind, r in results.items():
         lines.append(f"| {kind} | {r['rows'] / r['seconds'] / 1e6:.2f}M | {big_bytes / r['seconds'] / 1e6:.0f} | "
                      f"{r['seconds']:.1f} | {r['rss_mb']:.0f} |")
-    lines += ["", f"Train in memory (1 thread, fit's defaults): {train / 1e6:.2f}M rows/s; parse {rows / parse_s / 1e6:.2f}M "
+    lines += ["", f"Train in memory (1 thread, fit's defaults): {train / 1e6:.2f}M rows/s; "
+              f"parse {rows / parse_s / 1e6:.2f}M "
               f"rows/s. From the file with the reader thread: {file_s:.1f} s against max(parse, train) = "
               f"{max(parse_s, train_s):.1f} s and their sum {parse_s + train_s:.1f} s: overlap {overlap:.2f}.", "",
               "| in memory, one epoch, 1 thread | rows/s | / X in memory |", "|---|---:|---:|"]

@@ -37,7 +37,8 @@ def svmlight(paths, n_features, *, chunk_rows=4096, dtype=np.float64, zero_based
     dtype: X's, float32 or float64 (no cast afterwards). zero_based: whether the file's feature indices start at
     0 (False, the default: they start at 1, as the svmlight and LIBSVM formats define them; scikit-learn's
     dump_svmlight_file writes 0-based files unless told otherwise). prefetch: parse on a reader thread, up to
-    PREFETCH_ROWS (65536) rows ahead of training. Each ``iter()`` is a new pass over the files; X is a float CSR matrix, y float64.
+    PREFETCH_ROWS (65536) rows ahead of training. Each ``iter()`` is a new pass over the files; X is a float CSR
+    matrix, y float64.
     A malformed line is a ValueError naming the file and the line, raised before anything of its chunk is
     trained on.
     """

@@ -255,3 +255,26 @@ def test_a_file_larger_than_the_memory_limit_of_a_child_trains_to_the_in_memory_
     expected = gd.fit("logistic", X, np.tile(labels, copies).astype(float), "sgd", lr=0.05, batch_size=1, epochs=1,
                       shuffle=False, n_threads=1, progress=False, classes=[0.0, 1.0])
     np.testing.assert_array_equal(np.load(out), expected.coef_)
+
+
+def test_random_bytes_never_crash_the_parser():
+    """Mutated files (random bytes, NULs, colons, newlines, digits): the parser returns a code, and what it
+    accepts has every index in range and every value finite (run under AddressSanitizer by .ci/sanitize)."""
+    rng = np.random.default_rng(0)
+    base = b"1 qid:2 1:0.5 3:-2e-3 # c\n-1 2:7\n\n0 4:1.25e+2 5:3\n"
+    alphabet = np.frombuffer(b"0123456789:.-+eE #\n\t\x00xinfa qid", np.uint8)
+    for _ in range(3000):
+        text = bytearray(base * int(rng.integers(1, 4)))
+        for _ in range(int(rng.integers(1, 6))):
+            at = int(rng.integers(0, len(text) + 1))
+            piece = rng.choice(alphabet, int(rng.integers(1, 4))) if rng.random() < 0.8 else \
+                rng.integers(0, 256, int(rng.integers(1, 4)), dtype=np.uint8)
+            text[at:at + int(rng.integers(0, 3))] = bytes(piece)
+        n_features, zero_based, is_double = int(rng.integers(1, 8)), *(bool(b) for b in rng.random(2) < 0.5)
+        code, bad, y, indptr, indices, values = _kernels.svmlight_parse(bytes(text), n_features, zero_based,
+                                                                        is_double)
+        assert code in (_kernels.SVM_OK, _kernels.SVM_LABEL, _kernels.SVM_INDEX, _kernels.SVM_VALUE,
+                        _kernels.SVM_RANGE)
+        assert indptr[0] == 0 and indptr[-1] == indices.size == values.size and y.size == indptr.size - 1
+        assert np.all((indices >= 0) & (indices < n_features)) and np.isfinite(values).all()
+        assert (bad >= 0) == (code != _kernels.SVM_OK)

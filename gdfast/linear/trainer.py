@@ -527,7 +527,8 @@ def fit(loss, X, y, optimizer=None, *, batch_size="auto", epochs=5, alpha=0.0, f
     """Fit a linear model by gradient descent; returns a :class:`LinearModel` (``Trainer(...).fit(X, y)``).
 
     X: an n x d float32/float64 ndarray or scipy.sparse matrix (the model takes X's dtype); y: n targets
-    (numbers, or class labels); or X a stream of chunks and y None (below). epochs: passes over the examples. The options:
+    (numbers, or class labels); or X a stream of chunks and y None (below). epochs: passes over the examples.
+    The options:
     """
     trainer = Trainer(loss, optimizer, batch_size=batch_size, alpha=alpha, fit_intercept=fit_intercept,
                       intercept_scale=intercept_scale, schedule=schedule, shuffle=shuffle, curriculum=curriculum,
