@@ -10,7 +10,6 @@ A file is read a block of lines at a time, plain, gzip (``.gz``) or bzip2 (``.bz
 """
 import bz2
 import gzip
-import io
 import os
 import queue
 import threading
@@ -76,10 +75,8 @@ class SvmlightSource:
 
     def _file_chunks(self, path):
         """The (X, y) chunks of one file: its lines, chunk_rows at a time, parsed."""
-        line = 1
-        for text in _line_blocks(path, self.chunk_rows):
-            chunk = self._parse(text, path, line)
-            line += text.count(b"\n")
+        for block, text in enumerate(_line_blocks(path, self.chunk_rows)):
+            chunk = self._parse(text, path, 1 + block * self.chunk_rows)  # every block but the last: chunk_rows lines
             if chunk[0].shape[0]:
                 yield chunk
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import data
 from ..checkpoint import load
-from ..linear import fit
+from ..linear import EarlyStopping, fit
 
 SCAN_FEATURES = 2**31 - 1  # the widest index the reader takes, for the scan that finds a file's width
 
@@ -48,7 +48,6 @@ def run(args):
           f"{args.passes} passes" + (f", continuing {args.init}" if init else ""), flush=True)
     options = {} if args.lr is None else {"lr": args.lr}
     if args.early_stopping is not None:
-        from ..linear import EarlyStopping
         options["early_stopping"] = EarlyStopping(patience=args.early_stopping)
     model = fit(args.loss, source, None, args.optimizer, batch_size=args.batch_size or "auto", epochs=args.passes,
                 alpha=args.alpha, holdout_period=args.holdout_period, shuffle=not args.no_shuffle,
