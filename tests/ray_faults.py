@@ -78,7 +78,7 @@ class _StepWithFaults:
 
     def __call__(self, replica, s):
         fire(self.plan, f"replica{replica.index}", s)
-        self.step(replica, s)
+        return self.step(replica, s)
 
     def __getattr__(self, name):
         return getattr(self.step, name)

@@ -110,7 +110,7 @@ def test_downpour_converges_with_replicas_and_delay():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(n_replicas=0), "n_replicas must be an int >= 1"),
+    (dict(n_replicas=0), "n_replicas must be None or an int >= 1"),
     (dict(delay=-1), "delay must be an int >= 0"),
     (dict(server="lbfgs"), "rule must be one of"),
     (dict(n_shards=10_000), "n_shards must be an int in"),
@@ -193,7 +193,7 @@ def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
     """A replica raising on the local backend: the error surfaces here, with its traceback; nothing hangs."""
     from gdfast.parallel.distributed._problem import Problem
     X, y = sparse_problem()
-    calls, original = {"n": 0}, Problem.gradient
+    calls, original = {"n": 0}, Problem.loss_gradient
 
     def failing(*args):
         calls["n"] += 1
@@ -201,7 +201,7 @@ def test_a_failing_replica_stops_the_run_with_its_error(monkeypatch):
             raise RuntimeError("replica lost its disk")
         return original(*args)
 
-    monkeypatch.setattr(Problem, "gradient", failing)
+    monkeypatch.setattr(Problem, "loss_gradient", failing)
     with pytest.raises(RuntimeError, match="replica lost its disk"):
         gd.distributed.downpour("logistic", X, y, n_replicas=3, epochs=2)
 

@@ -2,6 +2,7 @@
 survived (a shard's, the center's and a replica's process dying mid-run). Marked "ray": deselect with
 -m "not ray"; CI runs them. The faults are injected by tests/ray_faults.py."""
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import ray
 import gdfast as gd
 from ray_faults import inject
 from test_distributed import sparse_problem
+from test_distributed_shards import shard_files
 
 pytestmark = pytest.mark.ray
 
@@ -97,3 +99,47 @@ def test_bad_backend_options():
         gd.distributed.RayBackend(max_restarts=-1)
     with pytest.raises(TypeError, match="checkpoint_dir must be a path"):
         gd.distributed.RayBackend(checkpoint_dir=3)
+
+
+class DriverGuarded(gd.data.SvmlightSource):
+    """An svmlight shard that raises when read in the process that made it (the driver's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.driver = os.getpid()
+
+    def __iter__(self):
+        if os.getpid() == self.driver:
+            raise RuntimeError(f"the driver read the shard {self.paths}")
+        return super().__iter__()
+
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not find DriverGuarded
+
+
+def test_shards_on_ray_are_read_by_their_tasks_only_and_match_the_simulated_run(tmp_path):
+    """One shard the driver cannot read: the Ray run, given the source (its path), takes the steps of the
+    simulated run on the same file."""
+    X, y = sparse_problem()
+    path, = shard_files(tmp_path, X, y, 1)
+    kwargs = dict(classes=[0, 1], n_shards=3, n_fetch=2, n_push=3, batch_size=8, epochs=2, local_lr=0.05,
+                  server="adam", lr=0.05, warm_start=5, random_state=1)
+    local = gd.distributed.downpour("logistic", [path], None, n_features=X.shape[1], backend="simulated", **kwargs)
+    with pytest.raises(RuntimeError, match="the driver read the shard"):
+        gd.distributed.downpour("logistic", [DriverGuarded(path, X.shape[1])], None, backend="simulated", **kwargs)
+    remote = gd.distributed.downpour("logistic", [DriverGuarded(path, X.shape[1])], None, backend="ray", **kwargs)
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-12, atol=1e-15)
+    assert remote.history_ == local.history_
+
+
+@pytest.mark.parametrize("method", ["delay_tolerant_adagrad", "easgd"])
+def test_methods_train_on_ray_from_shards_the_driver_never_reads(tmp_path, method):
+    X, y = sparse_problem(n=1000)
+    sources = [DriverGuarded(p, X.shape[1]) for p in shard_files(tmp_path, X, y, 3)]
+    model = getattr(gd.distributed, method)("logistic", sources, None, classes=[0, 1], batch_size=4, epochs=3,
+                                            backend="ray", random_state=0)
+    progressive = [h["progressive_loss"] for h in model.history_]
+    assert progressive[-1] < 0.9 * progressive[0] < 0.9 * np.log(2)
+    if method == "easgd":
+        with pytest.raises(ValueError, match="synchronous EASGD on shard sources runs on the 'local'"):
+            gd.distributed.easgd("logistic", sources, None, mode="sync", classes=[0, 1], backend="ray")

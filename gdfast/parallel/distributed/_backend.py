@@ -8,9 +8,9 @@
 - "ray" or a :class:`RayBackend`: replicas as Ray tasks, server shards and the EASGD center as Ray actors
   (gdfast.distributed._ray).
 
-A runner makes the server (``server``) or center (``center``), runs ``step(replica, s)`` for s < n_steps on
-every replica (``run``, which returns the replicas as they end), computes gradients in parallel
-(``gradients``), and releases what it holds (``close``).
+A runner makes the server (``server``) or center (``center``), runs every replica's steps ``step(replica, s)``
+for s = 0, 1, ... until its pass is over (``run``, which returns the replicas as they end), computes gradients
+in parallel (``gradients``), and releases what it holds (``close``).
 """
 import heapq
 import threading
@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..._validate import Integer
 from ._ray import RayBackend, RayRun
+from ._replica import run_steps
 from .server import Center, ParameterServer
 
 _DELAY = Integer(0)  # pushes a push waits for: 0 delivers it at once
@@ -76,20 +77,17 @@ class Local:
     def center(self, x):
         return Center(x)
 
-    def run(self, step, replicas, n_steps):
+    def run(self, step, replicas, n_steps=None):
         """One thread per replica. A replica's exception stops the others at their next step and is raised
         here with its traceback."""
         stop = threading.Event()
 
         def steps(r):
-            for s in range(n_steps):
-                if stop.is_set():
-                    return
-                try:
-                    step(r, s)
-                except BaseException:
-                    stop.set()
-                    raise
+            try:
+                run_steps(step, r, n_steps, stop)
+            except BaseException:
+                stop.set()
+                raise
 
         with ThreadPoolExecutor(len(replicas)) as pool:
             futures = [pool.submit(steps, r) for r in replicas]
@@ -98,9 +96,9 @@ class Local:
         return replicas
 
     def gradients(self, jobs):
-        """[problem.gradient(rows, theta) for rows, theta in jobs], one thread each."""
+        """[(loss sum, gradient) of batch (problem, rows) at theta for batch, theta in jobs], one thread each."""
         with ThreadPoolExecutor(len(jobs)) as pool:
-            return list(pool.map(lambda job: self.problem.gradient(*job), jobs))
+            return list(pool.map(_loss_gradient, jobs))
 
     def close(self):
         pass
@@ -116,14 +114,25 @@ class Simulated(Local):
     def server(self, theta, n_shards, rule, hyperparameters):
         return Delayed(super().server(theta, n_shards, rule, hyperparameters), self.delay, self.rng)
 
-    def run(self, step, replicas, n_steps):
-        for s in range(n_steps):
+    def run(self, step, replicas, n_steps=None):
+        """Round-robin: step s of every replica whose pass is not over, then step s + 1."""
+        active, s = list(replicas), 0
+        try:
+            while active and (n_steps is None or s < n_steps):
+                active = [r for r in active if step(r, s)]
+                s += 1
+        finally:
             for r in replicas:
-                step(r, s)
+                r.share.close()
         return replicas
 
     def gradients(self, jobs):
-        return [self.problem.gradient(*job) for job in jobs]
+        return [_loss_gradient(job) for job in jobs]
+
+
+def _loss_gradient(job):
+    (problem, rows), theta = job
+    return problem.loss_gradient(rows, theta)
 
 
 class Delayed:
@@ -157,7 +166,7 @@ class Delayed:
         return self.server.updates
 
 class Step:
-    """A replica's step ``step(replica, s)``: holds the problem, its server (or center) and its settings; the
+    """A replica's step ``step(replica, s)``, False once the replica's pass is over: holds the problem, its server (or center) and its settings; the
     per-replica state lives in the replica. Pickled without the problem, which a remote runner ships once and
     attaches (``step.problem``)."""
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ... import _validate
 from ..._validate import NONNEGATIVE, Integer
+from ._replica import run_steps
 from .server import Center, Shard, check_rule, shard_slices
 
 EXTRA_HINT = 'backend="ray" needs Ray: pip install "gdfast[ray]"'
@@ -96,7 +97,7 @@ class RayRun:
         self.actors.append(actor)
         return actor
 
-    def run(self, step, replicas, n_steps):
+    def run(self, step, replicas, n_steps=None):
         """Every replica's steps as one task; a task whose process dies is retried from the replica's state at
         the start. A replica's exception cancels the others and is raised here (with its remote traceback)."""
         ray = self.ray
@@ -116,7 +117,10 @@ class RayRun:
         return done
 
     def gradients(self, jobs):
-        return self.ray.get([self.gradient_task.remote(self.problem_ref, rows, theta) for rows, theta in jobs])
+        """As Local's, the batches' rows indexing the problem of the run, which the tasks find in the object
+        store (a batch of a shard's chunk would ship the chunk from the driver: easgd refuses that)."""
+        assert all(problem is self.problem for (problem, _), _ in jobs)
+        return self.ray.get([self.gradient_task.remote(self.problem_ref, rows, theta) for (_, rows), theta in jobs])
 
     def close(self):
         for actor in self.actors:
@@ -238,15 +242,15 @@ def _first_time(applied, origin):
 
 
 def _run_steps(step, problem, replica, n_steps):
-    """A Ray task: a replica's steps s < n_steps, then every push it sent applied; returns the replica."""
+    """A Ray task: a replica's steps (gdfast.distributed._backend.run_steps), then every push it sent applied;
+    returns the replica."""
     step.problem = problem
     replica = copy.deepcopy(replica)  # its arrays arrive as read-only views of Ray's object store
-    for s in range(n_steps):
-        step(replica, s)
+    run_steps(step, replica, n_steps)
     step.finish()
     return replica
 
 
 def _gradient(problem, rows, theta):
-    return problem.gradient(rows, theta)
+    return problem.loss_gradient(rows, theta)
 

@@ -1,4 +1,6 @@
 """Elastic Averaging SGD (Zhang, Choromanska, LeCun, 2015)."""
+import itertools
+
 import numpy as np
 
 from ... import _validate
@@ -7,10 +9,12 @@ from ...optim import kernels
 from ...optim._registry import RULES
 from ...optim.optimizers import OPTIMIZER_NAMES
 from . import _backend
-from ._problem import Problem
+from ._ray import RayBackend
+from ._problem import ShardedProblem
+from ._replica import Replica, epoch_entry, shares
 
 # easgd's numbers and mode (gdfast._validate).
-EASGD_CONSTRAINTS = {"n_replicas": COUNT, "mode": Options("sync", "async"), "tau": COUNT, "lr": NoneOr(NONNEGATIVE),
+EASGD_CONSTRAINTS = {"n_replicas": NoneOr(COUNT), "mode": Options("sync", "async"), "tau": COUNT, "lr": NoneOr(NONNEGATIVE),
                      "alpha": NoneOr(Real(0, 1, "right")), "momentum": NoneOr(Real(0, 1, "left")),
                      "batch_size": COUNT, "epochs": COUNT, "optimizer": NoneOr(OPTIMIZER_NAMES)}
 # The workers' default rule and its lr (each worker sees 1/p of the examples): measured on the README's example
@@ -18,10 +22,12 @@ EASGD_CONSTRAINTS = {"n_replicas": COUNT, "mode": Options("sync", "async"), "tau
 DEFAULT_WORKERS = ("adagrad", 2.0)
 
 
-def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=None, alpha=None, momentum=None, batch_size=32,
-          epochs=5, optimizer=None, backend="local", random_state=None, **hyperparameters):
-    """Elastic Averaging SGD: ``n_replicas`` workers x_i, each on its own share of the examples (rows i, i + p,
-    ...), held to a center variable x~ by an elastic force of strength rho = alpha / lr.
+def easgd(loss, X, y, *, n_replicas=None, mode="async", tau=1, lr=None, alpha=None, momentum=None, batch_size=32,
+          epochs=5, optimizer=None, backend="local", random_state=None, n_features=None, classes=None,
+          **hyperparameters):
+    """Elastic Averaging SGD: ``n_replicas`` workers x_i (default 4), each on its own share of the examples
+    (rows i, i + p, ...) or, X a list of shard sources and y None, one worker per shard reading only its own
+    (as gd.distributed.downpour's; classes must be given to a classifier), held to a center variable x~ by an elastic force of strength rho = alpha / lr.
 
     mode="sync" (the paper's equations 5-6), every round, from the values at round t:
         x_i  <- x_i - lr (g_i(x_i) + rho (x_i - x~)),    x~ <- x~ + lr rho sum_i (x_i - x~)
@@ -40,8 +46,10 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=None, alpha=None,
     backend: "local" (default) one thread per worker, an exchange holding the center's lock, a synchronous
     round computing the workers' gradients in parallel; "simulated" the workers take turns step by step in this
     thread, deterministic for a random_state; "ray" or a :class:`RayBackend` workers as Ray tasks and the
-    center (async) as a Ray actor. Returns a LinearModel of the center, with the training loss at the center
-    after each epoch in its history.
+    center (async) as a Ray actor (on shards, the asynchronous mode: a synchronous round on Ray computes the
+    gradients from the driver's data). Returns a LinearModel of the center, with each epoch's progressive loss
+    (of each example at its worker's parameters before the step) and, in memory, the training loss at the
+    center in its history.
     """
     backend = _backend.check(backend)
     n_replicas, mode, tau, lr, alpha, delta, batch_size, epochs, optimizer = _validate.check(
@@ -52,42 +60,51 @@ def easgd(loss, X, y, *, n_replicas=4, mode="async", tau=1, lr=None, alpha=None,
         raise ValueError("momentum (EAMSGD) is the asynchronous method: use mode='async'")
     local = _LocalRule.chosen(optimizer, lr, delta, hyperparameters)
     lr = local.lr
-    alpha = 0.9 / n_replicas if alpha is None else alpha
-    problem = Problem(loss, X, y)
-    if n_replicas > problem.n:
-        raise ValueError(f"n_replicas ({n_replicas}) exceeds the {problem.n} examples")
+    problem, worker_shares = shares(loss, X, y, n_replicas, n_features, classes)
+    if mode == "sync" and isinstance(backend, RayBackend) and isinstance(problem, ShardedProblem):
+        raise ValueError("synchronous EASGD on shard sources runs on the 'local' or 'simulated' backend: on Ray, "
+                         "use mode='async'")
+    alpha = 0.9 / len(worker_shares) if alpha is None else alpha
     rng = np.random.default_rng(random_state)
-    workers = [_Worker(i, np.arange(i, problem.n, n_replicas), problem.zeros(), local) for i in range(n_replicas)]
-    rounds = max(-(-len(w.rows) // batch_size) for w in workers)
+    workers = [_Worker(i, share, problem.zeros(), local) for i, share in enumerate(worker_shares)]
     history = []
     with _backend.start(backend, problem) as runner:
         center = runner.center(problem.zeros()) if mode == "async" else problem.zeros()
         step = _AsyncStep(problem, center, batch_size, tau, local, alpha, delta)
         for epoch in range(epochs):
             for w in workers:
-                w.order = rng.permutation(w.rows)
+                w.start(rng)
             if mode == "async":
-                workers = runner.run(step, workers, rounds)
+                workers = runner.run(step, workers)
             else:
-                _sync_rounds(runner, workers, center, rounds, batch_size, local, alpha)
+                _sync_rounds(runner, problem, workers, center, batch_size, local, alpha)
             theta = center.parameters() if mode == "async" else center
-            history.append({"epoch": epoch + 1, "train_loss": problem.mean_loss(theta)})
+            history.append(epoch_entry(problem, workers, epoch + 1, theta))
         theta = center.parameters() if mode == "async" else center
     return problem.model(theta, history, lr)
 
 
-def _sync_rounds(runner, workers, center, rounds, batch_size, local, alpha):
-    """Synchronous EASGD: every round, all from the values at round t (equations 5-6)."""
-    for r in range(rounds):
-        pulls = [w.x - center for w in workers]
-        batches = [w.order[r * batch_size:(r + 1) * batch_size] for w in workers]
-        busy = [i for i, rows in enumerate(batches) if len(rows)]
-        grads = runner.gradients([(batches[i], workers[i].x) for i in busy])
-        for i, g in zip(busy, grads):
-            local.step(workers[i], g)
-        for w, pull in zip(workers, pulls):
-            w.x -= alpha * pull
-        center += alpha * np.sum(pulls, axis=0)
+def _sync_rounds(runner, problem, workers, center, batch_size, local, alpha):
+    """Synchronous EASGD: every round, all from the values at round t (equations 5-6), until every worker's
+    pass is over (a pass left early, on an error, stops its shard's reading)."""
+    try:
+        for r in itertools.count():
+            batches = [w.share.batch(problem, r, batch_size) for w in workers]
+            busy = [i for i, batch in enumerate(batches) if batch is not None]
+            if not busy:
+                return
+            pulls = [w.x - center for w in workers]
+            results = runner.gradients([(batches[i], workers[i].x) for i in busy])
+            for i, (loss_sum, g) in zip(busy, results):
+                workers[i].loss_sum += loss_sum
+                workers[i].seen += len(batches[i][1])
+                local.step(workers[i], g)
+            for w, pull in zip(workers, pulls):
+                w.x -= alpha * pull
+            center += alpha * np.sum(pulls, axis=0)
+    finally:
+        for w in workers:
+            w.share.close()
 
 
 class _LocalRule:
@@ -120,12 +137,13 @@ class _LocalRule:
             getattr(kernels, self.rule)(w.x, g, *w.slots, t=w.rule_steps, lr=self.lr, **self.hyperparameters)
 
 
-class _Worker:
-    """A worker's state: its examples and this epoch's order, x_i, its velocity (EAMSGD), its step count, its
-    local rule's state and step count."""
+class _Worker(Replica):
+    """A worker's state: its share of the examples, x_i, its velocity (EAMSGD), its step count, its local rule's
+    state and step count."""
 
-    def __init__(self, index, rows, x, local):
-        self.index, self.rows, self.order, self.x, self.v, self.steps = index, rows, rows, x, np.zeros_like(x), 0
+    def __init__(self, index, share, x, local):
+        super().__init__(index, share)
+        self.x, self.v, self.steps = x, np.zeros_like(x), 0
         self.slots, self.rule_steps = local.slots(x), 0
 
 
@@ -137,17 +155,18 @@ class _AsyncStep(_backend.Step):
         self.batch_size, self.tau, self.local, self.alpha, self.delta = batch_size, tau, local, alpha, delta
 
     def __call__(self, w, s):
-        rows = w.order[s * self.batch_size:(s + 1) * self.batch_size]
-        if not len(rows):
-            return
+        batch = w.share.batch(self.problem, s, self.batch_size)
+        if batch is None:
+            return False
         if w.steps % self.tau == 0:
             d = self.server.exchange(w.x, self.alpha, (w.index, w.steps // self.tau))
             if d is not None:  # None: made by an earlier try of this task (Ray)
                 w.x -= d
         w.steps += 1
         if self.delta is None:
-            self.local.step(w, self.problem.gradient(rows, w.x))
+            self.local.step(w, w.gradient(*batch, w.x))
         else:
             w.v *= self.delta
-            w.v -= self.local.lr * self.problem.gradient(rows, w.x + w.v)
+            w.v -= self.local.lr * w.gradient(*batch, w.x + w.v)
             w.x += w.v
+        return True
