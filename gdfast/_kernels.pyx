@@ -8,6 +8,8 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
+from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 
 cnp.import_array()
 
@@ -90,6 +92,39 @@ cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
     h.mu, h.mu_next, h.mu_product = hyper.mu, hyper.mu_next, hyper.mu_product
     h.beta, h.lambda1, h.lambda2 = hyper.beta, hyper.lambda1, hyper.lambda2
     return h
+
+
+cdef class StepCounter:
+    """An optimizer's step count t and the lock that serializes its steps: taken in C by the fast path
+    (DenseBatch.counted_step), with ``with`` by the other paths. Waiting for it releases the GIL, so that
+    the thread holding it, in a kernel or in Python, can finish its step."""
+    cdef public int64_t t
+    cdef PyThread_type_lock lock
+
+    def __cinit__(self):
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError("StepCounter: no lock")
+
+    def __dealloc__(self):
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    cdef void take(self):
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+
+    cdef void give(self):
+        PyThread_release_lock(self.lock)
+
+    def __enter__(self):
+        self.take()
+        return self
+
+    def __exit__(self, *exc):
+        self.give()
+        return False
 
 
 cdef class DenseBatch:
@@ -188,6 +223,9 @@ cdef class DenseBatch:
         """True when every gradient can go to the kernel as it is: a plain ndarray of its param's dtype
         (native byte order) and shape, C-contiguous, aligned, sharing no byte with what the step writes.
         A fast path only: where it says False, gdfast._validate checks each gradient and names the fault."""
+        return self._ready(grads)
+
+    cdef bint _ready(self, list grads):
         cdef Py_ssize_t i, d
         cdef cnp.ndarray g, p
         if len(grads) != self.batch.n_arrays:
@@ -209,14 +247,35 @@ cdef class DenseBatch:
 
     def step(self, list grads, Hyperparameters hyper not None, int64_t t):
         """Step t (counting from 1) of every param from its gradient, with hyper's hyperparameters."""
-        cdef Py_ssize_t i, n = self.batch.n_arrays
-        cdef gd_hyper h = _at_step(hyper, t)
-        if len(grads) != n:
+        if len(grads) != self.batch.n_arrays:
             raise ValueError("DenseBatch.step: one gradient per param")
-        for i in range(n):
-            self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray?>grads[i])
+        self._step(grads, hyper, t)
+
+    cdef void _step(self, list grads, Hyperparameters hyper, int64_t t):
+        cdef Py_ssize_t i
+        cdef gd_hyper h = _at_step(hyper, t)
+        for i in range(self.batch.n_arrays):
+            self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray>grads[i])
         with nogil:
             gd_dense_step(self.rule, self.is_double, &self.batch, &h)
+
+    def counted_step(self, grads, Hyperparameters hyper not None, StepCounter counter not None, set stale):
+        """An optimizer's fast path, under its counter's lock: when the gradients (a list, or one ndarray for a
+        batch of one param) are ready and no parameter is stale (``stale``: the exact sparse mode's, empty),
+        step counter.t + 1 and count it; True if it stepped. In C, so that the lock costs no Python call."""
+        if type(grads) is cnp.ndarray and self.batch.n_arrays == 1:
+            grads = [grads]
+        elif type(grads) is not list:
+            return False
+        counter.take()
+        try:
+            if len(stale) or not self._ready(<list>grads):
+                return False
+            counter.t += 1
+            self._step(grads, hyper, counter.t)
+            return True
+        finally:
+            counter.give()
 
 
 # ---- sparse gradients -------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ and a value out of range a ValueError, both saying ``<name> must be <what>, got 
 """
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -210,34 +211,56 @@ def dtype_name(dtype):
     return f"{dtype} ({dtype.str})" if dtype.byteorder == ">" else str(dtype)
 
 
+def torch_array(x, name):
+    """x as the kernels take it: a dense CPU torch tensor of float32/float64 is the ndarray sharing its memory
+    (no copy: what a step writes, the tensor holds; its data_ptr is unchanged); anything else is x itself.
+    torch is never imported here: a tensor exists only where its user imported torch."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(x, torch.Tensor):
+        return x
+    if x.device.type != "cpu":
+        raise TypeError(f"{name} is a torch tensor on {x.device}; gdfast steps CPU tensors (its kernels are C loops "
+                        "over host memory)")
+    if x.layout != torch.strided:
+        raise TypeError(f"{name} is a {x.layout} torch tensor; pass a dense one (a sparse COO gradient is taken "
+                        "as a gd.RowSparse of its rows)")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name} is a torch tensor of {x.dtype}; gdfast steps float32 or float64 and does not cast")
+    return x.detach().numpy()
+
+
 def param(p, name):
-    """A parameter the kernels update in place: float32/float64 ndarray, C-contiguous, aligned, writeable."""
+    """A parameter the kernels update in place: float32/float64 ndarray (or CPU torch tensor, its memory),
+    C-contiguous, aligned, writeable; returned as the ndarray."""
+    p = torch_array(p, name)
     if not isinstance(p, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, got {type(p).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray or torch tensor of float32 or float64, got "
+                        f"{type(p).__name__}")
     if p.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64 (native byte order), got {dtype_name(p.dtype)}")
     if not (p.flags.c_contiguous and p.flags.aligned):
         raise ValueError(f"{name} must be C-contiguous and aligned: it is updated in place "
-                         "(pass np.ascontiguousarray(x) and keep that array)")
+                         "(pass np.ascontiguousarray(x), or tensor.contiguous(), and keep that array)")
     if not p.flags.writeable:
         raise ValueError(f"{name} is read-only: it is updated in place")
     return p
 
 
 def params(ps):
-    """The list of parameters of an optimizer: an ndarray or a non-empty list/tuple of them, not overlapping."""
-    if isinstance(ps, np.ndarray):
+    """The parameters of an optimizer as ndarrays: an ndarray or CPU torch tensor, or a non-empty list, tuple or
+    iterator of them (such as a torch module's ``parameters()``), not overlapping; and the objects given."""
+    if isinstance(ps, np.ndarray) or torch_array(ps, "params") is not ps:
         ps = [ps]
-    elif isinstance(ps, (list, tuple)):
+    elif isinstance(ps, (list, tuple)) or (hasattr(ps, "__next__") and hasattr(ps, "__iter__")):
         ps = list(ps)
     else:
-        raise TypeError(f"params must be a numpy.ndarray or a list of them, got {type(ps).__name__}")
+        raise TypeError(f"params must be a numpy.ndarray or torch tensor, or a list of them, got "
+                        f"{type(ps).__name__}")
     if not ps:
         raise ValueError("params is empty")
-    for i, p in enumerate(ps):
-        param(p, f"params[{i}]")
-    disjoint(ps, [f"params[{i}]" for i in range(len(ps))])
-    return ps
+    arrays = [param(p, f"params[{i}]") for i, p in enumerate(ps)]
+    disjoint(arrays, [f"params[{i}]" for i in range(len(ps))])
+    return arrays, ps
 
 
 def disjoint(arrays, names):
@@ -311,7 +334,9 @@ def convention(rule, name, sparse):
 
 
 def slot(s, p, name):
-    """A state buffer of parameter p: p's dtype and shape, C-contiguous, aligned and writeable."""
+    """A state buffer of parameter p: p's dtype and shape, C-contiguous, aligned and writeable (an ndarray, or
+    a CPU torch tensor's memory)."""
+    s = torch_array(s, name)
     if not isinstance(s, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(s).__name__}")
     if s.dtype != p.dtype:

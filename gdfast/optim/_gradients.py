@@ -4,10 +4,12 @@ ndarrays, scipy.sparse matrices (as CSR) and gd.RowSparse, each as the kernels r
 Errors name the argument: TypeError for a wrong type or dtype (gdfast never casts silently), ValueError for a
 wrong shape or structure, FloatingPointError for a non-finite gradient under check_finite.
 """
+import sys
+
 import numpy as np
 
 from .. import _kernels
-from .._validate import dtype_name, csr, is_sparse
+from .._validate import csr, dtype_name, is_sparse, torch_array
 
 
 class RowSparse:
@@ -35,8 +37,8 @@ def dense_grad(g, p, name):
     """A dense gradient for parameter p: an ndarray of p's dtype and shape, returned C-contiguous and aligned
     (a strided or unaligned gradient is copied once)."""
     if not isinstance(g, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray with the dtype of its parameter, or a scipy.sparse "
-                        f"matrix, got {type(g).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray or torch tensor with the dtype of its parameter, or a "
+                        f"scipy.sparse matrix, got {type(g).__name__}")
     if g.dtype != p.dtype:
         raise TypeError(f"{name} has dtype {dtype_name(g.dtype)} but its parameter is {p.dtype}; "
                         "gdfast does not cast: pass a gradient of the parameter's dtype")
@@ -163,8 +165,24 @@ def rows_grad(g, p, name):
     return RowsGradient(rows, values)
 
 
+def torch_rows(g, p, name):
+    """A torch sparse COO gradient (as nn.Embedding(sparse=True) makes it, coalesced or not) as the RowSparse of
+    its rows, sharing its memory; g itself if it is not one."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(g, torch.Tensor) or g.layout != torch.sparse_coo:
+        return g
+    if tuple(g.shape) != p.shape:
+        raise ValueError(f"{name} has shape {tuple(g.shape)} but its parameter has shape {p.shape}")
+    if g.sparse_dim() != 1:
+        raise ValueError(f"{name} is a torch sparse tensor with {g.sparse_dim()} sparse dimensions; gdfast takes "
+                         "sparse rows (sparse_dim 1, as nn.Embedding(sparse=True) makes them)")
+    return RowSparse(g._indices()[0].numpy(), torch_array(g._values(), f"{name} values"))
+
+
 def gradient(g, p, name):
-    """A dense or sparse gradient for parameter p: a contiguous ndarray or a SparseGradient."""
+    """A dense or sparse gradient for parameter p: a contiguous ndarray or a SparseGradient (a CPU torch tensor
+    taken in its memory: a dense one as an ndarray, a sparse COO one as a RowSparse)."""
+    g = torch_array(torch_rows(g, p, name), name)
     if isinstance(g, RowSparse):
         return rows_grad(g, p, name)
     if is_sparse(g):
@@ -180,6 +198,10 @@ def grad_list(grads, n_params):
         grads = [grads]
     if len(grads) != n_params:
         raise ValueError(f"grads has {len(grads)} gradients for {n_params} params; pass one per param, in order")
+    torch = sys.modules.get("torch")
+    if torch is not None:  # dense tensors as the ndarrays of their memory, for the step's one-call fast path
+        grads = [g if type(g) is np.ndarray or not isinstance(g, torch.Tensor) or g.layout != torch.strided
+                 else torch_array(g, f"grads[{i}]") for i, g in enumerate(grads)]
     return grads
 
 

@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 
 from .. import _validate, checkpoint
-from .._kernels import DenseBatch
+from .._kernels import DenseBatch, StepCounter
 from . import _gradients
 from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, RULES, kernel_arguments, nadam_schedule
 from ._sparse import SparseSteps
@@ -21,7 +21,8 @@ class Optimizer:
     Parameters
     ----------
     params : ndarray or list of ndarray
-        float32/float64, C-contiguous, writeable, not sharing memory. Updated in place by :meth:`step`.
+        float32/float64, C-contiguous, writeable, not sharing memory. Updated in place by :meth:`step`. CPU
+        torch tensors (and a module's ``parameters()``) are stepped in their own memory, without a copy.
     check_finite : bool
         Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
     sparse : {"lazy", "exact"}
@@ -61,7 +62,7 @@ class Optimizer:
             cls.__doc__ += _conventions_doc(cls.rule)
 
     def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", **hyperparameters):
-        self._params = _validate.params(params)
+        self._params, self._given = _validate.params(params)
         sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
         self._form = _validate.convention(self.rule, convention, sparse)
         given = {name: value for name, value in hyperparameters.items() if value is not None}
@@ -69,7 +70,7 @@ class Optimizer:
         self._kernel_args = kernel_arguments(self._hyper)
         self._mu_product = 1.0  # Nadam's momentum schedule (convention "torch" or "keras"): mu_1 ... mu_t
         self.check_finite = bool(check_finite)
-        self._t = 0
+        self._steps = StepCounter()  # t and the lock that serializes steps from several threads
         init = [self._hyper[self._form.init[name]] if name in self._form.init else 0.0 for name in self.rule.slots]
         self._state = [tuple(np.zeros_like(p) if value == 0 else np.full_like(p, value) for value in init)
                        for p in self._params]
@@ -111,13 +112,21 @@ class Optimizer:
 
     @property
     def params(self):
-        """The bound parameters (the user's arrays, updated in place)."""
-        return list(self._params)
+        """The bound parameters as given (the user's arrays or torch tensors, updated in place)."""
+        return list(self._given)
 
     @property
     def t(self):
         """Steps taken so far (the survey's t of the last step)."""
-        return self._t
+        return self._steps.t
+
+    @property
+    def _t(self):
+        return self._steps.t
+
+    @_t.setter
+    def _t(self, t):
+        self._steps.t = t
 
     @property
     def hyperparameters(self):
@@ -136,17 +145,20 @@ class Optimizer:
         parameter. A gradient is an ndarray of the parameter's dtype and shape (any strides), or a scipy.sparse
         matrix/array with the parameter's 2-D shape, or (1, n) for a 1-D parameter, or a ``gd.RowSparse`` of some
         of the parameter's rows (see ``sparse``).
-        Nothing is written when a check fails.
+        Nothing is written when a check fails. Steps called from several threads at once are taken one after
+        another (a lock per optimizer), each as a step of its own.
         """
+        fast = None if self.check_finite else self._fast
+        if fast is not None and fast.counted_step(grads, self._kernel_args, self._steps, self._sparse.stale):
+            return  # one C call, the gradients as given
         grads = _gradients.grad_list(grads, len(self._params))
-        fast = self._fast
-        if fast is not None and not self._sparse.stale and fast.ready(grads):
-            if self.check_finite:
-                _gradients.finite(grads)
-            self._t += 1
-            fast.step(grads, self._kernel_args, self._t)
-            return
-        grads = self._checked_grads(grads)
+        if fast is not None and fast.counted_step(grads, self._kernel_args, self._steps, self._sparse.stale):
+            return  # as given in a tuple, or torch tensors (now their arrays)
+        with self._steps:
+            self._step_checked(self._checked_grads(grads))
+
+    def _step_checked(self, grads):
+        """A step from checked gradients, dense and sparse (the lock held)."""
         if self.check_finite:
             _gradients.finite(grads)
         dense = [i for i, g in enumerate(grads) if not isinstance(g, _gradients.SparseGradient)]
@@ -180,6 +192,10 @@ class Optimizer:
     def flush(self):
         """Exact sparse mode: bring every coordinate up to the current step (apply the zero-gradient steps
         untouched coordinates have skipped). Nothing to do in the lazy mode."""
+        with self._steps:
+            self._flush()
+
+    def _flush(self):
         for i in sorted(self._sparse.stale):
             self._sparse.flush(i, self._kernel_args, self._t)
 
@@ -191,8 +207,9 @@ class Optimizer:
         parameter i (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
         In the exact sparse mode it flushes first, so every coordinate's counter is t and the state is exact.
         """
-        self.flush()
-        meta, arrays = self._encode()
+        with self._steps:
+            self._flush()
+            meta, arrays = self._encode()
         out = {"rule": meta["rule"], "convention": meta["convention"], "t": meta["t"], **meta["hyperparameters"]}
         if self._form.schedule:
             out["mu_product"] = meta["mu_product"]
@@ -268,13 +285,11 @@ class Optimizer:
                 if src.shape != p.shape:
                     raise ValueError(f"state['{name}.{i}'] has shape {src.shape}, its parameter {p.shape}")
                 sources.append((buf, src))
-        for buf, src in sources:
-            np.copyto(buf, src)
-        self._sparse.forget()
-        self._t = t
-        self._hyper = hyper
-        self._kernel_args = kernel_arguments(hyper)
-        self._mu_product = mu_product
+        with self._steps:
+            for buf, src in sources:
+                np.copyto(buf, src)
+            self._sparse.forget()
+            self._t, self._hyper, self._kernel_args, self._mu_product = t, hyper, kernel_arguments(hyper), mu_product
 
     def __repr__(self):
         hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
