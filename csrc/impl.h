@@ -19,7 +19,7 @@
         (void)s0; (void)s1; (void)s2;                                                                   \
         GD_PRAGMA(omp simd)                                                                             \
         for (int64_t i = lo; i < hi; ++i)                                                               \
-            SFX(gd_##name)(&th[i], g[i] GD_SLOT_ARGS_##n_slots(i), c);                                  \
+            SFX(gd_##name)(&th[i], SFX(gd_clipped)(g[i], c) GD_SLOT_ARGS_##n_slots(i), c);              \
     }
 #include "kernels.def"
 #undef GD_RULE
@@ -172,7 +172,7 @@ static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
         int64_t r = 0, row_end = 0;                                                                         \
         for (int64_t p = p_lo; p < p_hi; ++p) {                                                             \
             int64_t j = gd_csr_coordinate(g, p, &r, &row_end);                                              \
-            SFX(gd_##name)(&th[j], data[p] GD_SLOT_ARGS_##n_slots(j), &x->c);                               \
+            SFX(gd_##name)(&th[j], SFX(gd_clipped)(data[p], &x->c) GD_SLOT_ARGS_##n_slots(j), &x->c);       \
         }                                                                                                   \
     }
 #include "kernels.def"
@@ -286,7 +286,8 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
                 continue;                                                                                   \
             }                                                                                               \
             for (int64_t k = j; k < j + n; ++k)                                                             \
-                SFX(gd_##name)(&th[k], values[i * n + k - j] GD_SLOT_ARGS_##n_slots(k), &x->c);             \
+                SFX(gd_##name)(&th[k], SFX(gd_clipped)(values[i * n + k - j], &x->c)                        \
+                               GD_SLOT_ARGS_##n_slots(k), &x->c);                                   \
         }                                                                                                   \
     }
 #include "kernels.def"
@@ -367,7 +368,7 @@ GD_INLINE REAL SFX(gd_atomic_add)(REAL *p, REAL delta)
             for (int64_t j = j0; j < j0 + n; ++j) {                                                         \
                 REAL p = SFX(gd_load)(&th[j]);                                                              \
                 GD_SHARED_LOAD_##n_slots(j)                                                                 \
-                SFX(gd_##name)(&p, values[i * n + j - j0] GD_LOCAL_ARGS_##n_slots, c);                      \
+                SFX(gd_##name)(&p, SFX(gd_clipped)(values[i * n + j - j0], c) GD_LOCAL_ARGS_##n_slots, c);  \
                 SFX(gd_store)(&th[j], p);                                                                   \
                 GD_SHARED_STORE_##n_slots(j)                                                                \
             }                                                                                               \
@@ -498,3 +499,27 @@ static void SFX(gd_catch_up)(int rule, void *param, void *const *slots, int64_t 
 #undef CTX
 #undef SKIP
 #undef COEF
+
+/* ---- Gradient clipping's global norm ------------------------------------------------------------------------ */
+
+/* The sum of squares of x[0, n), in double: blocks of GD_NORM_BLOCK elements summed in order within each block,
+ * the blocks' sums added in order, so that the result is the same on any number of threads. */
+static double SFX(gd_sum_squares)(const REAL *x, int64_t n, double *block_sums)
+{
+    int64_t n_blocks = (n + GD_NORM_BLOCK - 1) / GD_NORM_BLOCK;
+#define GD_SQUARES_RANGE(lo, hi)                                                                           \
+    for (int64_t b = (lo); b < (hi); ++b) {                                                                \
+        int64_t end = (b + 1) * GD_NORM_BLOCK < n ? (b + 1) * GD_NORM_BLOCK : n;                           \
+        double sum = 0;                                                                                    \
+        for (int64_t i = b * GD_NORM_BLOCK; i < end; ++i)                                                  \
+            sum += (double)x[i] * (double)x[i];                                                            \
+        block_sums[b] = sum;                                                                               \
+    }
+    GD_SPLIT(n_blocks, gd_threads_for(n), GD_SQUARES_RANGE);
+#undef GD_SQUARES_RANGE
+    double total = 0;
+    for (int64_t b = 0; b < n_blocks; ++b)
+        total += block_sums[b];
+    return total;
+}
+

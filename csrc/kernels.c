@@ -122,6 +122,20 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
     return 0;
 }
 
+double gd_sum_squares(int is_double, const void *x, int64_t n)
+{
+    int64_t n_blocks = (n + GD_NORM_BLOCK - 1) / GD_NORM_BLOCK;
+    double one_block, *block_sums = n_blocks > 1 ? malloc(sizeof(double) * (size_t)n_blocks) : &one_block;
+    if (n <= 0)
+        return 0;
+    if (block_sums == NULL)
+        return -1;
+    double total = is_double ? gd_sum_squares_f64(x, n, block_sums) : gd_sum_squares_f32(x, n, block_sums);
+    if (block_sums != &one_block)
+        free(block_sums);
+    return total;
+}
+
 int gd_sparse_step(int rule, int is_double, void *param, void *const *slots, const gd_csr *grad,
                    const gd_hyper *hyper, const gd_exact *exact)
 {

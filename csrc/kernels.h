@@ -117,6 +117,11 @@ const char *gd_rule_catch_up(int rule);
  * Returns 0, or -1 for an unknown rule (nothing touched). */
 int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper);
 
+/* Gradient clipping's global norm: the sum of squares of n elements (float64 if is_double, else float32), in
+ * double and the same on any number of threads; -1 when out of memory (n / GD_NORM_BLOCK doubles). */
+#define GD_NORM_BLOCK 4096
+double gd_sum_squares(int is_double, const void *x, int64_t n);
+
 /* Threads: 1 when built without OpenMP. */
 int gd_openmp_enabled(void);
 int gd_get_num_threads(void);

@@ -15,6 +15,7 @@ typedef struct {
     REAL inv_bias1; /* 1 / (1 - beta1^t) */
     REAL inv_bias2; /* 1 / (1 - beta2^t) */
     REAL beta, lambda1, lambda2; /* FTRL-Proximal's */
+    REAL grad_scale, clip_value; /* gradient clipping's (gd_clipped) */
     /* The frameworks' forms only (variants.def; gd_prepare_kernel sets the ones its kernel reads, 0 otherwise): */
     REAL lr_hat;         /* eta sqrt(1 - beta2^t) / (1 - beta1^t): Keras' Adam step size (epsilon-hat form) */
     REAL lr_bc1;         /* eta / (1 - beta1^t): torch's step size of Adam/AdaMax */
@@ -26,6 +27,16 @@ typedef struct {
 } SFX(gd_coef);
 
 #define COEF SFX(gd_coef)
+
+/* The gradient an optimizer's step takes: scaled by the global norm's factor, then clamped to the bound, as
+ * torch.nn.utils.clip_grad_norm_ and clip_grad_value_ (optax clip_by_global_norm, clip) leave it. A NaN stays
+ * NaN (the comparisons are false), so check_finite and the user still see it; with a factor of 1 and an
+ * infinite bound, g exactly. */
+GD_INLINE REAL SFX(gd_clipped)(REAL g, const COEF *c)
+{
+    g *= c->grad_scale;
+    return g > c->clip_value ? c->clip_value : (g < -c->clip_value ? -c->clip_value : g);
+}
 
 GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
 {
@@ -44,6 +55,8 @@ GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
     c.beta = (REAL)h->beta;
     c.lambda1 = (REAL)h->lambda1;
     c.lambda2 = (REAL)h->lambda2;
+    c.grad_scale = (REAL)h->grad_scale;
+    c.clip_value = (REAL)h->clip_value;
     c.lr_hat = c.lr_bc1 = c.sqrt_bc2 = c.bc1 = c.inv_bias1_next = c.nadam_g = c.nadam_m = 0;
     return c;
 }

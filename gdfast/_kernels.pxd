@@ -14,6 +14,7 @@ cdef extern from "kernels.h" nogil:
         int64_t t
         double mu, mu_next, mu_product
         double beta, lambda1, lambda2
+        double grad_scale, clip_value
 
     ctypedef struct gd_dense_batch:
         int64_t n_arrays
@@ -66,6 +67,7 @@ cdef extern from "kernels.h" nogil:
     const char *gd_rule_name(int rule)
     const char *gd_rule_catch_up(int rule)
     int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)
+    double gd_sum_squares(int is_double, const void *x, int64_t n)
     int gd_openmp_enabled()
     int gd_get_num_threads()
     void gd_set_num_threads(int n)

@@ -64,17 +64,20 @@ cdef class Hyperparameters:
 
     lr, gamma, beta1, beta2, eps, beta, lambda1, lambda2: the rule's (0 where the rule has none; the last three
     are FTRL-Proximal's). mu, mu_next, mu_product: Nadam's momentum schedule at the step (mu_t, mu_{t+1},
-    mu_1...mu_t), 0 for every other kernel. The step number t is not held here: every entry point takes it as
-    its own argument, since it changes each call.
+    mu_1...mu_t), 0 for every other kernel. grad_scale, clip_value: gradient clipping's, the factor of the
+    global norm (1: none) and the bound on each coordinate (inf: none). The step number t is not held here:
+    every entry point takes it as its own argument, since it changes each call.
     """
     cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product, beta, lambda1, lambda2
+    cdef readonly double grad_scale, clip_value
 
     def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
                   double mu=0.0, double mu_next=0.0, double mu_product=0.0, double beta=0.0, double lambda1=0.0,
-                  double lambda2=0.0):
+                  double lambda2=0.0, double grad_scale=1.0, double clip_value=float("inf")):
         self.lr, self.gamma, self.beta1, self.beta2, self.eps = lr, gamma, beta1, beta2, eps
         self.mu, self.mu_next, self.mu_product = mu, mu_next, mu_product
         self.beta, self.lambda1, self.lambda2 = beta, lambda1, lambda2
+        self.grad_scale, self.clip_value = grad_scale, clip_value
 
     def __repr__(self):
         names = ["lr", "gamma", "beta1", "beta2", "eps"]
@@ -82,6 +85,8 @@ cdef class Hyperparameters:
             names += ["mu", "mu_next", "mu_product"]
         if self.beta or self.lambda1 or self.lambda2:  # FTRL's, shown only where they are set
             names += ["beta", "lambda1", "lambda2"]
+        if self.grad_scale != 1 or self.clip_value != float("inf"):  # clipping's, shown only where set
+            names += ["grad_scale", "clip_value"]
         return "Hyperparameters(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in names) + ")"
 
 
@@ -91,7 +96,22 @@ cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
     h.lr, h.gamma, h.beta1, h.beta2, h.eps, h.t = hyper.lr, hyper.gamma, hyper.beta1, hyper.beta2, hyper.eps, t
     h.mu, h.mu_next, h.mu_product = hyper.mu, hyper.mu_next, hyper.mu_product
     h.beta, h.lambda1, h.lambda2 = hyper.beta, hyper.lambda1, hyper.lambda2
+    h.grad_scale, h.clip_value = hyper.grad_scale, hyper.clip_value
     return h
+
+
+def sum_squares(cnp.ndarray x):
+    """The sum of squares of a contiguous float32/float64 array's elements, in double, the same on any number of
+    threads (gradient clipping's global norm, gd_sum_squares)."""
+    cdef const void *data = cnp.PyArray_DATA(x)
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    cdef int is_double = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64
+    cdef double total
+    with nogil:
+        total = gd_sum_squares(is_double, data, n)
+    if total < 0:
+        raise MemoryError("sum_squares: no memory for the block sums")
+    return total
 
 
 cdef class StepCounter:

@@ -103,7 +103,7 @@ LIVE = [(name, rule, convention, hyper) for name, rule, convention, hyper in fra
         if _available(convention)]
 
 
-if LIVE:  # collected only where a framework is installed (torch for the bench extra; not in CI)
+if LIVE:  # collected where a framework is installed (torch: the test extra, so in CI; Keras and optax: not)
     @pytest.mark.parametrize("name, rule, convention, hyper", LIVE, ids=[c[0] for c in LIVE])
     def test_matches_the_live_framework(name, rule, convention, hyper):
         run = frameworks.RUNNERS[convention]

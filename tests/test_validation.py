@@ -143,7 +143,8 @@ def _convention(rule, names, kernel=False):
 
 def _optimizer(rule):
     def call(**kw):
-        return gd.OPTIMIZERS[rule.name]([np.zeros(3)], convention=_convention(rule, kw), **kw)
+        hyper = [k for k in kw if k not in ("clip_norm", "clip_value")]  # options of every convention
+        return gd.OPTIMIZERS[rule.name]([np.zeros(3)], convention=_convention(rule, hyper), **kw)
     return call
 
 
@@ -271,7 +272,8 @@ ARGUMENTS = {
     "viz.plot_schedule": {"eta0": -0.1, "epochs": 0, "steps_per_epoch": 0, "dpi": 0},
     "datasets.make_classification": {"n_rows": 0, "n_features": 0, "mean_nnz": 0.5, "exponent": -1.0},
     "datasets.power_law_features": {"n_features": 0, "size": -1, "exponent": -1.0},
-    **{f"gdfast.{rule.class_name}": {name: OUT_OF_RANGE[name] for name in rule.hyperparameter_names}
+    **{f"gdfast.{rule.class_name}": {**{name: OUT_OF_RANGE[name] for name in rule.hyperparameter_names},
+                                     "clip_norm": 0.0, "clip_value": -1.0}
        for rule in gd.RULES.values()},
     **{f"kernels.{rule.name}": {"t": 0, **{name: OUT_OF_RANGE[name] for name in rule.defaults}}
        for rule in gd.RULES.values()},

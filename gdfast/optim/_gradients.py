@@ -205,6 +205,13 @@ def grad_list(grads, n_params):
     return grads
 
 
+def clip_factor(grads, clip_norm):
+    """torch.nn.utils.clip_grad_norm_'s factor min(1, clip_norm / (N + 1e-6)) of checked gradients, N their
+    global L2 norm (a sparse gradient's stored values, canonical: a repeated entry summed), computed in C."""
+    total = sum(_kernels.sum_squares(g.stored_values() if isinstance(g, SparseGradient) else g) for g in grads)
+    return min(1.0, clip_norm / (float(np.sqrt(total)) + 1e-6))
+
+
 def finite(grads):
     """check_finite: every gradient entry (every stored entry of a sparse one) is finite."""
     for i, g in enumerate(grads):

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _validate, checkpoint
 from .._kernels import DenseBatch, StepCounter
 from . import _gradients
-from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, RULES, kernel_arguments, nadam_schedule
+from ._registry import CONSTRUCTION_ONLY, CONVENTIONS, NO_SCHEDULE, RULES, kernel_arguments, nadam_schedule
 from ._sparse import SparseSteps
 
 
@@ -25,6 +25,14 @@ class Optimizer:
         torch tensors (and a module's ``parameters()``) are stepped in their own memory, without a copy.
     check_finite : bool
         Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
+    clip_norm : float > 0 or None
+        Gradient clipping by the global norm, as torch.nn.utils.clip_grad_norm_ and optax.clip_by_global_norm:
+        with N = sqrt(sum of g^2 over every gradient of the step, the stored values of sparse ones included),
+        each step takes g * min(1, clip_norm / (N + 1e-6)) (torch's factor). The norm is computed in C, in
+        double, and the scaled gradient is never written: the kernels scale it as they read it.
+    clip_value : float > 0 or None
+        Clipping of each coordinate to [-clip_value, clip_value] (torch.nn.utils.clip_grad_value_, optax.clip),
+        after the global norm's scaling where both are given. A NaN gradient stays NaN.
     sparse : {"lazy", "exact"}
         What a sparse gradient (scipy.sparse or gd.RowSparse) means for the coordinates it does not touch.
         "lazy" (default): they keep their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections
@@ -61,13 +69,16 @@ class Optimizer:
         if cls.__doc__ is not None:
             cls.__doc__ += _conventions_doc(cls.rule)
 
-    def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", **hyperparameters):
+    def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", clip_norm=None,
+                 clip_value=None, **hyperparameters):
         self._params, self._given = _validate.params(params)
         sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
+        self.clip_norm, self.clip_value = _validate.check(
+            CLIPPING, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
         self._form = _validate.convention(self.rule, convention, sparse)
         given = {name: value for name, value in hyperparameters.items() if value is not None}
         self._hyper = _validate.hyperparameters(self.rule, given, self._form)
-        self._kernel_args = kernel_arguments(self._hyper)
+        self._kernel_args = self._arguments_for(self._hyper)
         self._mu_product = 1.0  # Nadam's momentum schedule (convention "torch" or "keras"): mu_1 ... mu_t
         self.check_finite = bool(check_finite)
         self._steps = StepCounter()  # t and the lock that serializes steps from several threads
@@ -94,10 +105,16 @@ class Optimizer:
                  DenseBatch(self._kernel_id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
                 for idx in by_dtype.values()]
 
-    def _arguments(self, t):
-        """The kernel arguments of step t: the hyperparameters, and Nadam's momentum schedule at t."""
-        if self._form.schedule:
-            return kernel_arguments(self._hyper, nadam_schedule(self._hyper, t, self._mu_product))
+    def _arguments_for(self, hyper, schedule=NO_SCHEDULE, grad_scale=1.0):
+        return kernel_arguments(hyper, schedule, grad_scale, self.clip_value)
+
+    def _arguments(self, t, grads=()):
+        """The kernel arguments of step t: the hyperparameters, Nadam's momentum schedule at t, and the global
+        norm's factor of these (checked) gradients."""
+        scale = 1.0 if self.clip_norm is None else _gradients.clip_factor(grads, self.clip_norm)
+        if self._form.schedule or scale != 1.0:
+            schedule = nadam_schedule(self._hyper, t, self._mu_product) if self._form.schedule else NO_SCHEDULE
+            return self._arguments_for(self._hyper, schedule, scale)
         return self._kernel_args
 
     @property
@@ -148,7 +165,7 @@ class Optimizer:
         Nothing is written when a check fails. Steps called from several threads at once are taken one after
         another (a lock per optimizer), each as a step of its own.
         """
-        fast = None if self.check_finite else self._fast
+        fast = None if self.check_finite or self.clip_norm is not None else self._fast
         if fast is not None and fast.counted_step(grads, self._kernel_args, self._steps, self._sparse.stale):
             return  # one C call, the gradients as given
         grads = _gradients.grad_list(grads, len(self._params))
@@ -165,7 +182,7 @@ class Optimizer:
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
             self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
-        args = self._arguments(t)
+        args = self._arguments(t, grads)
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], args, t)
         for i, g in enumerate(grads):
@@ -226,7 +243,8 @@ class Optimizer:
         and the exact sparse mode's counters as they stand (nothing is flushed)."""
         sparse_meta, arrays = self._sparse.encode(prefix)
         meta = {"rule": self.rule.name, "t": self._t, "hyperparameters": dict(self._hyper),
-                "check_finite": self.check_finite, "n_params": len(self._params), "convention": self.convention,
+                "check_finite": self.check_finite, "clip_norm": self.clip_norm, "clip_value": self.clip_value,
+                "n_params": len(self._params), "convention": self.convention,
                 "mu_product": self._mu_product, **sparse_meta}
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
             if params:
@@ -243,7 +261,8 @@ class Optimizer:
         if params is None:
             params = [checkpoint.writeable(arrays[f"{prefix}param.{i}"]) for i in range(meta["n_params"])]
         opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
-                                       convention=meta.get("convention", "survey"), **meta["hyperparameters"])
+                                       convention=meta.get("convention", "survey"), clip_norm=meta.get("clip_norm"),
+                                       clip_value=meta.get("clip_value"), **meta["hyperparameters"])
         for i, slots in enumerate(opt._state):
             for name, buf in zip(opt.rule.slots, slots):
                 src = arrays[f"{prefix}{name}.{i}"]
@@ -289,7 +308,7 @@ class Optimizer:
             for buf, src in sources:
                 np.copyto(buf, src)
             self._sparse.forget()
-            self._t, self._hyper, self._kernel_args, self._mu_product = t, hyper, kernel_arguments(hyper), mu_product
+            self._t, self._hyper, self._kernel_args, self._mu_product = t, hyper, self._arguments_for(hyper), mu_product
 
     def __repr__(self):
         hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
@@ -307,6 +326,10 @@ class Optimizer:
         holds them; parameters that come back read-only, from a read-only memory map, are copied)."""
         return checkpoint.decoded, (type(self),) + self._encode()
 
+
+# Gradient clipping's options (gdfast._validate): each None (none) or a bound > 0.
+CLIPPING = {"clip_norm": _validate.NoneOr(_validate.Real(0, None, "neither")),
+            "clip_value": _validate.NoneOr(_validate.Real(0, None, "neither"))}
 
 # The numbers of a state dict: the step count (0: no step yet), the hyperparameters and Nadam's running product
 # of its momentum schedule (a product of factors in [0, 1]).
@@ -336,7 +359,7 @@ def _hyperparameter_property(name):
         value = _validate.hyperparameter(name, value)
         self.flush()  # exact sparse mode: skipped steps are replayed with the values they had
         self._hyper[name] = value
-        self._kernel_args = kernel_arguments(self._hyper)
+        self._kernel_args = self._arguments_for(self._hyper)
 
     return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step.")
 
@@ -351,7 +374,8 @@ def _signature(rule):
         + [P(name, P.KEYWORD_ONLY, default=d) for name, d in rule.defaults.items()]
         + [P(name, P.KEYWORD_ONLY, default=None) for name in extras]
         + [P("convention", P.KEYWORD_ONLY, default="survey"), P("check_finite", P.KEYWORD_ONLY, default=False),
-           P("sparse", P.KEYWORD_ONLY, default="lazy")])
+           P("sparse", P.KEYWORD_ONLY, default="lazy"), P("clip_norm", P.KEYWORD_ONLY, default=None),
+           P("clip_value", P.KEYWORD_ONLY, default=None)])
 
 
 def _conventions_doc(rule):
