@@ -47,14 +47,17 @@
  * mu_1 ... mu_t, computed in double by the optimizer, which keeps the running product; 0 elsewhere.
  * beta, lambda1 and lambda2 are FTRL-Proximal's (McMahan et al., 2013: beta in the per-coordinate learning
  * rate alpha / (beta + sqrt(n)), the L1 and L2 strengths); 0 elsewhere. grad_scale and clip_value are gradient
- * clipping's (the global norm's factor, 1 without; the bound on each coordinate, +inf without), read by the
- * optimizer steps' loops (dense, CSR and row-sparse), not by the linear models' epochs. */
+ * clipping's (the global norm's factor, 1 without; the bound on each coordinate, +inf without), weight_decay and
+ * decoupled weight decay's (0 without), read by the optimizer steps' loops (dense, CSR and row-sparse, and the
+ * exact mode's catch-up), not by the linear models' epochs. */
 typedef struct {
     double lr, gamma, beta1, beta2, eps;
     int64_t t;
     double mu, mu_next, mu_product;
     double beta, lambda1, lambda2;
     double grad_scale, clip_value; /* an optimizer's step takes clamp(grad_scale * g, -clip_value, clip_value) */
+    double weight_decay;           /* lambda: coupled, g + lambda theta; decoupled, theta (1 - lr lambda) first */
+    int decoupled;
 } gd_hyper;
 
 /* The bias correction 1 / (1 - beta^t) of Adam and its kin, in double. The dense step and the exact sparse

@@ -19,7 +19,7 @@
         (void)s0; (void)s1; (void)s2;                                                                   \
         GD_PRAGMA(omp simd)                                                                             \
         for (int64_t i = lo; i < hi; ++i)                                                               \
-            SFX(gd_##name)(&th[i], SFX(gd_clipped)(g[i], c) GD_SLOT_ARGS_##n_slots(i), c);              \
+            SFX(gd_##name)(&th[i], SFX(gd_grad_in)(&th[i], g[i], c) GD_SLOT_ARGS_##n_slots(i), c);      \
     }
 #include "kernels.def"
 #undef GD_RULE
@@ -161,6 +161,62 @@ static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
 #undef GD_RULE
 };
 
+/* With weight decay the skipped steps are not zero-gradient steps: g = lambda theta (coupled), or theta decays
+ * by 1 - lr lambda each step (decoupled). A kernel whose zero-gradient step is the identity (catch-up "none":
+ * SGD, Adagrad) then scales theta by (1 - lr lambda)^k, in closed form, where the decay is decoupled or the
+ * kernel is SGD (for which the coupled step is the same factor); every other kernel runs the k steps with that
+ * gradient, as the dense steps did. */
+#define GD_IDENTITY_AT_ZERO_none 1
+#define GD_IDENTITY_AT_ZERO_closed 0
+#define GD_IDENTITY_AT_ZERO_steps 0
+#define GD_IDENTITY_AT_ZERO_replay 0
+#define GD_IDENTITY_AT_ZERO_no 0
+static const int SFX(gd_identity_at_zero)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) GD_IDENTITY_AT_ZERO_##catch_up,
+#include "kernels.def"
+#undef GD_RULE
+};
+
+#define GD_RULE(name, n_slots, work, catch_up)                                                              \
+    static void SFX(gd_decay_steps_##name)(REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi,  \
+                                           int64_t from, int64_t to, const CTX *x)                          \
+    {                                                                                                       \
+        (void)s0; (void)s1; (void)s2;                                                                       \
+        gd_hyper h = *x->h;                                                                                 \
+        for (int64_t s = from + 1; s <= to; ++s) {                                                          \
+            h.t = s;                                                                                        \
+            COEF c = SFX(gd_prepare_kernel)(GD_RULE_##name, &h);                                            \
+            for (int64_t j = lo; j < hi; ++j)                                                               \
+                SFX(gd_##name)(&th[j], SFX(gd_grad_in)(&th[j], (REAL)0, &c) GD_SLOT_ARGS_##n_slots(j), &c); \
+        }                                                                                                   \
+    }
+#include "kernels.def"
+#undef GD_RULE
+
+typedef void (*SFX(gd_decay_steps_fn))(REAL *, REAL *, REAL *, REAL *, int64_t, int64_t, int64_t, int64_t,
+                                       const CTX *);
+
+static const SFX(gd_decay_steps_fn) SFX(gd_decay_steps_table)[] = {
+#define GD_RULE(name, n_slots, work, catch_up) SFX(gd_decay_steps_##name),
+#include "kernels.def"
+#undef GD_RULE
+};
+
+/* Coordinates [lo, hi), which have all seen step `from`, brought to step `to` with zero gradients. */
+static void SFX(gd_skipped)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2, int64_t lo, int64_t hi, int64_t from,
+                            int64_t to, const CTX *x, SKIP *cache)
+{
+    if (x->c.wd == 0 && x->c.decay == 1) {
+        SFX(gd_catch_up_table)[rule](th, s0, s1, s2, lo, hi, from, to, x, cache);
+    } else if (SFX(gd_identity_at_zero)[rule] && (x->h->decoupled || gd_kernel_rule[rule] == GD_RULE_sgd)) {
+        REAL factor = (REAL)pow(1.0 - x->h->lr * x->h->weight_decay, (double)(to - from));
+        for (int64_t j = lo; j < hi; ++j)
+            th[j] *= factor;
+    } else {
+        SFX(gd_decay_steps_table)[rule](th, s0, s1, s2, lo, hi, from, to, x);
+    }
+}
+
 /* The lazy mode: entries [p_lo, p_hi) of a canonical CSR gradient, distinct coordinates, so any split of the
  * entries among threads is race-free. */
 #define GD_RULE(name, n_slots, work, catch_up)                                                              \
@@ -172,7 +228,8 @@ static const SFX(gd_catch_up_fn) SFX(gd_catch_up_table)[] = {
         int64_t r = 0, row_end = 0;                                                                         \
         for (int64_t p = p_lo; p < p_hi; ++p) {                                                             \
             int64_t j = gd_csr_coordinate(g, p, &r, &row_end);                                              \
-            SFX(gd_##name)(&th[j], SFX(gd_clipped)(data[p], &x->c) GD_SLOT_ARGS_##n_slots(j), &x->c);       \
+            SFX(gd_##name)(&th[j], SFX(gd_grad_in)(&th[j], data[p], &x->c) GD_SLOT_ARGS_##n_slots(j),       \
+                           &x->c);                                                                  \
         }                                                                                                   \
     }
 #include "kernels.def"
@@ -218,7 +275,7 @@ static void SFX(gd_exact_block)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s2
     int64_t lo = b * GD_EXACT_BLOCK, hi = n - lo > GD_EXACT_BLOCK ? lo + GD_EXACT_BLOCK : n, t = x->h->t;
     int64_t seen = SFX(gd_block_seen)(x->exact, b);
     if (seen < t - 1)
-        SFX(gd_catch_up_table)[rule](th, s0, s1, s2, lo, hi, seen, t - 1, x, cache);
+        SFX(gd_skipped)(rule, th, s0, s1, s2, lo, hi, seen, t - 1, x, cache);
     SFX(gd_range_table)[rule](th + lo, grad, GD_AT(s0, lo), GD_AT(s1, lo), GD_AT(s2, lo), 0, hi - lo, &x->c);
     x->exact->last[b] = t;
 }
@@ -286,7 +343,7 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
                 continue;                                                                                   \
             }                                                                                               \
             for (int64_t k = j; k < j + n; ++k)                                                             \
-                SFX(gd_##name)(&th[k], SFX(gd_clipped)(values[i * n + k - j], &x->c)                        \
+                SFX(gd_##name)(&th[k], SFX(gd_grad_in)(&th[k], values[i * n + k - j], &x->c)                \
                                GD_SLOT_ARGS_##n_slots(k), &x->c);                                   \
         }                                                                                                   \
     }
@@ -368,7 +425,7 @@ GD_INLINE REAL SFX(gd_atomic_add)(REAL *p, REAL delta)
             for (int64_t j = j0; j < j0 + n; ++j) {                                                         \
                 REAL p = SFX(gd_load)(&th[j]);                                                              \
                 GD_SHARED_LOAD_##n_slots(j)                                                                 \
-                SFX(gd_##name)(&p, SFX(gd_clipped)(values[i * n + j - j0], c) GD_LOCAL_ARGS_##n_slots, c);  \
+                SFX(gd_##name)(&p, SFX(gd_grad_in)(&p, values[i * n + j - j0], c) GD_LOCAL_ARGS_##n_slots, c); \
                 SFX(gd_store)(&th[j], p);                                                                   \
                 GD_SHARED_STORE_##n_slots(j)                                                                \
             }                                                                                               \
@@ -404,8 +461,8 @@ static void SFX(gd_exact_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s
         for (run_end = b + 1; run_end < b_hi && SFX(gd_block_seen)(x->exact, run_end) == seen; ++run_end)
             ;
         if (seen < t - 1)
-            SFX(gd_catch_up_table)[rule](th, s0, s1, s2, b * GD_EXACT_BLOCK, run_end * GD_EXACT_BLOCK, seen,
-                                         t - 1, x, cache);
+            SFX(gd_skipped)(rule, th, s0, s1, s2, b * GD_EXACT_BLOCK, run_end * GD_EXACT_BLOCK, seen, t - 1, x,
+                            cache);
     }
     SFX(gd_range_table)[rule](th + lo, grad, GD_AT(s0, lo), GD_AT(s1, lo), GD_AT(s2, lo), 0,
                               (b_hi - b_lo) * GD_EXACT_BLOCK, &x->c);
@@ -480,7 +537,7 @@ static void SFX(gd_flush_blocks)(int rule, REAL *th, REAL *s0, REAL *s1, REAL *s
             ;
         int64_t lo = b * GD_EXACT_BLOCK, hi = n - run_end * GD_EXACT_BLOCK > 0 ? run_end * GD_EXACT_BLOCK : n;
         if (seen < x->h->t)
-            SFX(gd_catch_up_table)[rule](th, s0, s1, s2, lo, hi, seen, x->h->t, x, &cache);
+            SFX(gd_skipped)(rule, th, s0, s1, s2, lo, hi, seen, x->h->t, x, &cache);
     }
 }
 

@@ -15,7 +15,9 @@ typedef struct {
     REAL inv_bias1; /* 1 / (1 - beta1^t) */
     REAL inv_bias2; /* 1 / (1 - beta2^t) */
     REAL beta, lambda1, lambda2; /* FTRL-Proximal's */
-    REAL grad_scale, clip_value; /* gradient clipping's (gd_clipped) */
+    REAL grad_scale, clip_value; /* gradient clipping's (gd_grad_in) */
+    REAL wd;                     /* coupled weight decay's lambda, 0 without */
+    REAL decay;                  /* decoupled weight decay's 1 - lr lambda, 1 without */
     /* The frameworks' forms only (variants.def; gd_prepare_kernel sets the ones its kernel reads, 0 otherwise): */
     REAL lr_hat;         /* eta sqrt(1 - beta2^t) / (1 - beta1^t): Keras' Adam step size (epsilon-hat form) */
     REAL lr_bc1;         /* eta / (1 - beta1^t): torch's step size of Adam/AdaMax */
@@ -28,14 +30,17 @@ typedef struct {
 
 #define COEF SFX(gd_coef)
 
-/* The gradient an optimizer's step takes: scaled by the global norm's factor, then clamped to the bound, as
- * torch.nn.utils.clip_grad_norm_ and clip_grad_value_ (optax clip_by_global_norm, clip) leave it. A NaN stays
- * NaN (the comparisons are false), so check_finite and the user still see it; with a factor of 1 and an
- * infinite bound, g exactly. */
-GD_INLINE REAL SFX(gd_clipped)(REAL g, const COEF *c)
+/* The gradient an optimizer's step takes at theta, which it first decays (decoupled weight decay, Loshchilov &
+ * Hutter 2019: theta (1 - lr lambda), as torch's AdamW): g scaled by the global norm's factor and clamped to the
+ * bound, as torch.nn.utils.clip_grad_norm_ and clip_grad_value_ (optax clip_by_global_norm, clip) leave it,
+ * plus the coupled weight decay lambda theta (torch's weight_decay). A NaN stays NaN (the comparisons are
+ * false); without any of them (factor 1, bound +inf, decay 1, lambda 0), g and theta exactly. */
+GD_INLINE REAL SFX(gd_grad_in)(REAL *th, REAL g, const COEF *c)
 {
     g *= c->grad_scale;
-    return g > c->clip_value ? c->clip_value : (g < -c->clip_value ? -c->clip_value : g);
+    g = g > c->clip_value ? c->clip_value : (g < -c->clip_value ? -c->clip_value : g);
+    *th *= c->decay;
+    return c->wd != 0 ? g + c->wd * *th : g;
 }
 
 GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
@@ -57,6 +62,8 @@ GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
     c.lambda2 = (REAL)h->lambda2;
     c.grad_scale = (REAL)h->grad_scale;
     c.clip_value = (REAL)h->clip_value;
+    c.wd = h->decoupled ? 0 : (REAL)h->weight_decay;
+    c.decay = h->decoupled ? (REAL)(1.0 - h->lr * h->weight_decay) : 1;
     c.lr_hat = c.lr_bc1 = c.sqrt_bc2 = c.bc1 = c.inv_bias1_next = c.nadam_g = c.nadam_m = 0;
     return c;
 }

@@ -30,8 +30,8 @@ from ._kernels import get_num_threads, openmp_enabled
 from ._threads import set_num_threads
 from .checkpoint import load, save
 from .linear import Curriculum, EarlyStopping, GradientNoise, LinearModel, Trainer, fit, losses
-from .optim import (FTRL, SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer, RMSprop,
-                    CONVENTIONS, OPTIMIZERS, RULES, RowSparse, kernels, minimize, reference, schedules)
+from .optim import (FTRL, SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, AdamW, Momentum, Nadam, Optimizer,
+                    RMSprop, CONVENTIONS, OPTIMIZERS, RULES, RowSparse, kernels, minimize, reference, schedules)
 from .parallel import distributed, hogwild
 from .viz import functions
 
@@ -47,8 +47,8 @@ del _old, _new
 
 __version__ = "0.1.0"
 
-__all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam", "AMSGrad", "FTRL",
-           "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
+__all__ = ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "AdaMax", "Nadam", "AMSGrad",
+           "FTRL", "Optimizer", "OPTIMIZERS", "RowSparse", "RULES", "CONVENTIONS", "kernels", "reference", "openmp_enabled",
            "set_num_threads", "get_num_threads", "fit", "Trainer", "minimize", "LinearModel", "Curriculum",
            "EarlyStopping", "GradientNoise", "losses", "schedules", "hogwild", "distributed", "datasets", "data",
            "save", "load"]  # GDClassifier, GDRegressor: on first use

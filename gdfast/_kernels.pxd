@@ -15,6 +15,8 @@ cdef extern from "kernels.h" nogil:
         double mu, mu_next, mu_product
         double beta, lambda1, lambda2
         double grad_scale, clip_value
+        double weight_decay
+        int decoupled
 
     ctypedef struct gd_dense_batch:
         int64_t n_arrays

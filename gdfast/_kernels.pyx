@@ -65,19 +65,24 @@ cdef class Hyperparameters:
     lr, gamma, beta1, beta2, eps, beta, lambda1, lambda2: the rule's (0 where the rule has none; the last three
     are FTRL-Proximal's). mu, mu_next, mu_product: Nadam's momentum schedule at the step (mu_t, mu_{t+1},
     mu_1...mu_t), 0 for every other kernel. grad_scale, clip_value: gradient clipping's, the factor of the
-    global norm (1: none) and the bound on each coordinate (inf: none). The step number t is not held here:
+    global norm (1: none) and the bound on each coordinate (inf: none). weight_decay, decoupled: the weight
+    decay lambda (0: none), coupled (g + lambda theta) or decoupled (theta (1 - lr lambda) before the step).
+    The step number t is not held here:
     every entry point takes it as its own argument, since it changes each call.
     """
     cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product, beta, lambda1, lambda2
-    cdef readonly double grad_scale, clip_value
+    cdef readonly double grad_scale, clip_value, weight_decay
+    cdef readonly bint decoupled
 
     def __cinit__(self, *, double lr=0.0, double gamma=0.0, double beta1=0.0, double beta2=0.0, double eps=0.0,
                   double mu=0.0, double mu_next=0.0, double mu_product=0.0, double beta=0.0, double lambda1=0.0,
-                  double lambda2=0.0, double grad_scale=1.0, double clip_value=float("inf")):
+                  double lambda2=0.0, double grad_scale=1.0, double clip_value=float("inf"),
+                  double weight_decay=0.0, bint decoupled=False):
         self.lr, self.gamma, self.beta1, self.beta2, self.eps = lr, gamma, beta1, beta2, eps
         self.mu, self.mu_next, self.mu_product = mu, mu_next, mu_product
         self.beta, self.lambda1, self.lambda2 = beta, lambda1, lambda2
         self.grad_scale, self.clip_value = grad_scale, clip_value
+        self.weight_decay, self.decoupled = weight_decay, decoupled
 
     def __repr__(self):
         names = ["lr", "gamma", "beta1", "beta2", "eps"]
@@ -87,6 +92,8 @@ cdef class Hyperparameters:
             names += ["beta", "lambda1", "lambda2"]
         if self.grad_scale != 1 or self.clip_value != float("inf"):  # clipping's, shown only where set
             names += ["grad_scale", "clip_value"]
+        if self.weight_decay:  # weight decay's, shown only where set
+            names += ["weight_decay", "decoupled"]
         return "Hyperparameters(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in names) + ")"
 
 
@@ -97,6 +104,7 @@ cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
     h.mu, h.mu_next, h.mu_product = hyper.mu, hyper.mu_next, hyper.mu_product
     h.beta, h.lambda1, h.lambda2 = hyper.beta, hyper.lambda1, hyper.lambda2
     h.grad_scale, h.clip_value = hyper.grad_scale, hyper.clip_value
+    h.weight_decay, h.decoupled = hyper.weight_decay, hyper.decoupled
     return h
 
 

@@ -211,6 +211,13 @@ def dtype_name(dtype):
     return f"{dtype} ({dtype.str})" if dtype.byteorder == ">" else str(dtype)
 
 
+def flag(name, value):
+    """A True/False option (a bool or numpy bool), as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def torch_array(x, name):
     """x as the kernels take it: a dense CPU torch tensor of float32/float64 is the ndarray sharing its memory
     (no copy: what a step writes, the tensor holds; its data_ptr is unchanged); anything else is x itself.

@@ -87,7 +87,8 @@ def test_public_names_and_signatures_are_pinned():
     LinearModel the L1 penalty's and the averages' arrays (issue 14); losses.mean_loss a rows subset, to evaluate a
     validation split in place (issue 15); fit and Trainer shuffle_buffer and holdout_period, for streams of chunks,
     and the module gdfast.data; downpour, delay_tolerant_adagrad and easgd shard sources (n_features, classes,
-    n_replicas None: one replica per shard) (issue 16); the optimizers clip_norm and clip_value (issue 17)."""
+    n_replicas None: one replica per shard) (issue 16); the optimizers clip_norm, clip_value, weight_decay and
+    decoupled_weight_decay (issue 17)."""
     with open(os.path.join(GOLDEN, "public_api.json")) as f:
         pinned = json.load(f)
     for module_name, names in pinned.items():

@@ -143,7 +143,7 @@ def _convention(rule, names, kernel=False):
 
 def _optimizer(rule):
     def call(**kw):
-        hyper = [k for k in kw if k not in ("clip_norm", "clip_value")]  # options of every convention
+        hyper = [k for k in kw if k not in ("clip_norm", "clip_value", "weight_decay")]  # options of every convention
         return gd.OPTIMIZERS[rule.name]([np.zeros(3)], convention=_convention(rule, hyper), **kw)
     return call
 
@@ -215,6 +215,7 @@ CALLS = {
     "datasets.power_law_features": lambda **kw: gd.datasets.power_law_features(
         np.random.default_rng(0), **{"n_features": 10, "size": 5, "exponent": 1.2, **kw}),
     **{f"gdfast.{rule.class_name}": _optimizer(rule) for rule in gd.RULES.values()},
+    "gdfast.AdamW": lambda **kw: gd.AdamW([np.zeros(3)], **kw),
     **{f"kernels.{rule.name}": _kernel(rule) for rule in gd.RULES.values()},
 }
 
@@ -273,8 +274,10 @@ ARGUMENTS = {
     "datasets.make_classification": {"n_rows": 0, "n_features": 0, "mean_nnz": 0.5, "exponent": -1.0},
     "datasets.power_law_features": {"n_features": 0, "size": -1, "exponent": -1.0},
     **{f"gdfast.{rule.class_name}": {**{name: OUT_OF_RANGE[name] for name in rule.hyperparameter_names},
-                                     "clip_norm": 0.0, "clip_value": -1.0}
+                                     "clip_norm": 0.0, "clip_value": -1.0, "weight_decay": -1.0}
        for rule in gd.RULES.values()},
+    "gdfast.AdamW": {"lr": -1.0, "beta1": 1.0, "beta2": 1.0, "eps": 0.0, "clip_norm": 0.0, "clip_value": -1.0,
+                     "weight_decay": -1.0},
     **{f"kernels.{rule.name}": {"t": 0, **{name: OUT_OF_RANGE[name] for name in rule.defaults}}
        for rule in gd.RULES.values()},
 }

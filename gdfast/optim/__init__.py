@@ -6,5 +6,5 @@ from . import kernels, reference, schedules
 from ._gradients import RowSparse
 from ._registry import CONVENTIONS, RULES
 from .minimize import minimize
-from .optimizers import (FTRL, SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Optimizer,
+from .optimizers import (FTRL, SGD, NAG, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, AdamW, Momentum, Nadam, Optimizer,
                          RMSprop, OPTIMIZERS)

@@ -245,14 +245,17 @@ HYPERPARAMETERS = ("lr", "gamma", "beta1", "beta2", "eps", "beta", "lambda1", "l
 NO_SCHEDULE = (0.0, 0.0, 0.0)
 
 
-def kernel_arguments(hyperparameters, schedule=NO_SCHEDULE, grad_scale=1.0, clip_value=None):
+def kernel_arguments(hyperparameters, schedule=NO_SCHEDULE, grad_scale=1.0, clip_value=None, weight_decay=0.0,
+                     decoupled=False):
     """The hyperparameters as a kernel takes them, one _kernels.Hyperparameters: the rule's (unused ones 0), then
-    Nadam's momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel, and gradient
-    clipping's factor of the global norm (1: none) and bound on each coordinate (None: none)."""
+    Nadam's momentum schedule at the step (mu_t, mu_{t+1}, mu_1...mu_t), 0 for every other kernel, gradient
+    clipping's factor of the global norm (1: none) and bound on each coordinate (None: none), and the weight
+    decay (0: none), coupled or decoupled."""
     mu, mu_next, mu_product = schedule
     rule = {name: hyperparameters[name] for name in HYPERPARAMETERS if name in hyperparameters}
     return _kernels.Hyperparameters(**rule, mu=mu, mu_next=mu_next, mu_product=mu_product, grad_scale=grad_scale,
-                                    clip_value=float("inf") if clip_value is None else clip_value)
+                                    clip_value=float("inf") if clip_value is None else clip_value,
+                                    weight_decay=weight_decay, decoupled=decoupled)
 
 
 def nadam_schedule(hyperparameters, t, product):

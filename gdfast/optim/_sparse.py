@@ -31,7 +31,8 @@ class SparseSteps:
 
     def step(self, i, grad, kernel_args, t):
         """Step t of parameter i from a checked SparseGradient."""
-        if self.mode == "exact" and self.catch_up != "none":  # else a zero-gradient step is the identity
+        # else a zero-gradient step is the identity (no catch-up kernel, no weight decay)
+        if self.mode == "exact" and (self.catch_up != "none" or kernel_args.weight_decay):
             if i not in self.stale:
                 self.synced_at[i] = t - 1
                 self.stale.add(i)

@@ -33,6 +33,15 @@ class Optimizer:
     clip_value : float > 0 or None
         Clipping of each coordinate to [-clip_value, clip_value] (torch.nn.utils.clip_grad_value_, optax.clip),
         after the global norm's scaling where both are given. A NaN gradient stays NaN.
+    weight_decay : float >= 0
+        lambda of an L2 weight decay, after clipping: coupled (default), the gradient g + lambda theta (torch's
+        ``weight_decay``); with ``decoupled_weight_decay=True``, theta <- theta (1 - lr lambda) before each
+        step (Loshchilov & Hutter, 2019: AdamW, :class:`AdamW`; torch's ``decoupled_weight_decay``; optax's
+        adamw). On a sparse gradient the lazy mode decays only the rows it touches (as torch's and TF's sparse
+        optimizers do); the exact mode decays the others too, when they are next touched or at :meth:`flush`:
+        by (1 - lr lambda)^k over their k skipped steps in closed form for SGD (and Adagrad decoupled), by
+        replaying those steps for the other rules. Settable between steps. FTRL has its own L2 (lambda2) and
+        takes none.
     sparse : {"lazy", "exact"}
         What a sparse gradient (scipy.sparse or gd.RowSparse) means for the coordinates it does not touch.
         "lazy" (default): they keep their parameter and state (torch SparseAdam, TF LazyAdam; bias corrections
@@ -70,11 +79,14 @@ class Optimizer:
             cls.__doc__ += _conventions_doc(cls.rule)
 
     def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", clip_norm=None,
-                 clip_value=None, **hyperparameters):
+                 clip_value=None, weight_decay=0.0, decoupled_weight_decay=False, **hyperparameters):
         self._params, self._given = _validate.params(params)
         sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
-        self.clip_norm, self.clip_value = _validate.check(
-            CLIPPING, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
+        self.clip_norm, self.clip_value, self._weight_decay = _validate.check(
+            OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value, "weight_decay": weight_decay}).values()
+        self._decoupled = _validate.flag("decoupled_weight_decay", decoupled_weight_decay)
+        if self._weight_decay and self.rule.name == "ftrl":
+            raise ValueError("FTRL takes no weight_decay: its L2 strength is lambda2")
         self._form = _validate.convention(self.rule, convention, sparse)
         given = {name: value for name, value in hyperparameters.items() if value is not None}
         self._hyper = _validate.hyperparameters(self.rule, given, self._form)
@@ -106,7 +118,27 @@ class Optimizer:
                 for idx in by_dtype.values()]
 
     def _arguments_for(self, hyper, schedule=NO_SCHEDULE, grad_scale=1.0):
-        return kernel_arguments(hyper, schedule, grad_scale, self.clip_value)
+        return kernel_arguments(hyper, schedule, grad_scale, self.clip_value, self._weight_decay, self._decoupled)
+
+    @property
+    def weight_decay(self):
+        """lambda of the weight decay (0: none); checked when set, used from the next step."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        value = _validate.check(OPTIONS, {"weight_decay": value})["weight_decay"]
+        if value and self.rule.name == "ftrl":
+            raise ValueError("FTRL takes no weight_decay: its L2 strength is lambda2")
+        self.flush()  # exact sparse mode: skipped steps are replayed with the decay they had
+        self._weight_decay = value
+        self._kernel_args = self._arguments_for(self._hyper)
+
+    @property
+    def decoupled_weight_decay(self):
+        """Whether the weight decay is decoupled (AdamW's) rather than a term of the gradient (set at
+        construction)."""
+        return self._decoupled
 
     def _arguments(self, t, grads=()):
         """The kernel arguments of step t: the hyperparameters, Nadam's momentum schedule at t, and the global
@@ -244,6 +276,7 @@ class Optimizer:
         sparse_meta, arrays = self._sparse.encode(prefix)
         meta = {"rule": self.rule.name, "t": self._t, "hyperparameters": dict(self._hyper),
                 "check_finite": self.check_finite, "clip_norm": self.clip_norm, "clip_value": self.clip_value,
+                "weight_decay": self._weight_decay, "decoupled_weight_decay": self._decoupled,
                 "n_params": len(self._params), "convention": self.convention,
                 "mu_product": self._mu_product, **sparse_meta}
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
@@ -262,7 +295,9 @@ class Optimizer:
             params = [checkpoint.writeable(arrays[f"{prefix}param.{i}"]) for i in range(meta["n_params"])]
         opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
                                        convention=meta.get("convention", "survey"), clip_norm=meta.get("clip_norm"),
-                                       clip_value=meta.get("clip_value"), **meta["hyperparameters"])
+                                       clip_value=meta.get("clip_value"), weight_decay=meta.get("weight_decay", 0.0),
+                                       decoupled_weight_decay=meta.get("decoupled_weight_decay", False),
+                                       **meta["hyperparameters"])
         for i, slots in enumerate(opt._state):
             for name, buf in zip(opt.rule.slots, slots):
                 src = arrays[f"{prefix}{name}.{i}"]
@@ -327,9 +362,9 @@ class Optimizer:
         return checkpoint.decoded, (type(self),) + self._encode()
 
 
-# Gradient clipping's options (gdfast._validate): each None (none) or a bound > 0.
-CLIPPING = {"clip_norm": _validate.NoneOr(_validate.Real(0, None, "neither")),
-            "clip_value": _validate.NoneOr(_validate.Real(0, None, "neither"))}
+# The options on the gradient (gdfast._validate): clipping's bounds, each None (none) or > 0, and the weight decay.
+OPTIONS = {"clip_norm": _validate.NoneOr(_validate.Real(0, None, "neither")),
+           "clip_value": _validate.NoneOr(_validate.Real(0, None, "neither")), "weight_decay": _validate.NONNEGATIVE}
 
 # The numbers of a state dict: the step count (0: no step yet), the hyperparameters and Nadam's running product
 # of its momentum schedule (a product of factors in [0, 1]).
@@ -364,7 +399,7 @@ def _hyperparameter_property(name):
     return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step.")
 
 
-def _signature(rule):
+def _signature(rule, weight_decay=0.0, decoupled=False):
     """params, the survey's hyperparameters with its defaults, the other conventions' extra hyperparameters
     (None: the convention's default), then the options."""
     P = inspect.Parameter
@@ -375,7 +410,8 @@ def _signature(rule):
         + [P(name, P.KEYWORD_ONLY, default=None) for name in extras]
         + [P("convention", P.KEYWORD_ONLY, default="survey"), P("check_finite", P.KEYWORD_ONLY, default=False),
            P("sparse", P.KEYWORD_ONLY, default="lazy"), P("clip_norm", P.KEYWORD_ONLY, default=None),
-           P("clip_value", P.KEYWORD_ONLY, default=None)])
+           P("clip_value", P.KEYWORD_ONLY, default=None), P("weight_decay", P.KEYWORD_ONLY, default=weight_decay),
+           P("decoupled_weight_decay", P.KEYWORD_ONLY, default=decoupled)])
 
 
 def _conventions_doc(rule):
@@ -520,6 +556,23 @@ class FTRL(Optimizer, rule="ftrl"):
     run the paper's.
     """
 
+
+class AdamW(Adam, rule="adam"):
+    r"""AdamW (Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019): Adam whose weight decay
+    is decoupled from the gradient, each step first
+
+    .. math:: \theta \leftarrow \theta (1 - \eta \lambda)
+
+    then Adam's step; ``gd.Adam(..., weight_decay=lam, decoupled_weight_decay=True)``, with torch's AdamW
+    default lambda = 0.01 (``weight_decay``). With convention="torch" it is torch.optim.AdamW, with "optax"
+    optax.adamw (whose lambda defaults to 1e-4: pass it).
+    """
+
+    def __init__(self, params, *, weight_decay=0.01, decoupled_weight_decay=True, **options):
+        super().__init__(params, weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay, **options)
+
+
+AdamW.__signature__ = _signature(AdamW.rule, 0.01, True)
 
 OPTIMIZERS = {cls.rule.name: cls for cls in Optimizer.__subclasses__()}
 OPTIMIZER_NAMES = _validate.Options(*OPTIMIZERS)  # an optimizer argument of the training entry points
