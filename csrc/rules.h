@@ -43,6 +43,12 @@ GD_INLINE REAL SFX(gd_grad_in)(REAL *th, REAL g, const COEF *c)
     return c->wd != 0 ? g + c->wd * *th : g;
 }
 
+/* Whether gd_grad_in is g itself: no clipping, no weight decay. */
+GD_INLINE int SFX(gd_plain_grad)(const COEF *c)
+{
+    return c->grad_scale == 1 && c->clip_value == (REAL)INFINITY && c->decay == 1 && c->wd == 0;
+}
+
 GD_INLINE COEF SFX(gd_prepare)(const gd_hyper *h)
 {
     COEF c;
