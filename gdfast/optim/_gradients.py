@@ -157,12 +157,24 @@ def rows_grad(g, p, name):
     where, increasing = _kernels.index_check(rows, p.shape[0])
     if where >= 0:
         raise ValueError(f"{name}.rows[{where}] = {rows[where]} is outside [0, {p.shape[0]})")
-    if not increasing:  # sort, and sum the values of a repeated row (in the order given)
-        order = np.argsort(rows, kind="stable")
-        rows = rows[order]
-        first = np.flatnonzero(np.diff(rows, prepend=-1))
-        rows, values = rows[first], np.add.reduceat(values[order], first, axis=0)
+    if not increasing:
+        rows, values = _coalesced(rows, values)
     return RowsGradient(rows, values)
+
+
+def _coalesced(rows, values):
+    """Rows sorted, the values of a repeated row summed in the order given (as torch's coalesce): one gather of
+    the values in row order, then the few repeats added to their first (a random batch of an embedding repeats
+    few rows; np.add.reduceat over mostly one-row segments costs more than the gather)."""
+    order = np.argsort(rows, kind="stable")
+    rows, values = rows[order], values[order]
+    repeat = np.flatnonzero(np.diff(rows) == 0) + 1  # positions equal to the one before
+    if not len(repeat):
+        return rows, values
+    first = np.flatnonzero(np.diff(rows, prepend=-1))
+    summed = values[first]
+    np.add.at(summed, np.searchsorted(first, repeat, side="right") - 1, values[repeat])
+    return rows[first], summed
 
 
 def torch_rows(g, p, name):
