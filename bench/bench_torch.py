@@ -7,8 +7,8 @@ backward, then the optimizers:
 
 * torch:  torch.optim.SparseAdam on the table, torch.optim.Adam(foreach=True) on the MLP (torch's fastest
           CPU path for a list of small tensors; fused=True is timed too where this torch has it);
-* gdfast: gd.Adam(convention="torch") on the table (the lazy sparse mode: SparseAdam's) and on the MLP,
-          stepping the tensors in place.
+* gdfast: gdfast.torch.SparseAdam on the table (SparseAdam's lazy, epsilon-hat Adam) and gdfast.torch.Adam on
+          the MLP, stepping the tensors in place.
 
 Reported: median ms of each optimizer step (the table's, the MLP's) and of the whole step, over STEPS timed
 steps after WARMUP; the ratios torch / gdfast. The goals (issue 17): the sparse embedding's step >= 10x faster
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo's gdfast
-import gdfast as gd  # noqa: E402
+import gdfast.torch as gt  # noqa: E402
 from timing import git_head, machine, write_result  # noqa: E402
 
 ROWS, DIM, BAGS, IDS = 10**6, 64, 1024, 8
@@ -44,9 +44,7 @@ def optimizers(kind, table, mlp):
     """(the table's step, the MLP's step): functions of no argument stepping from the .grad fields."""
     dense = list(mlp.parameters())
     if kind == "gdfast":
-        sparse_opt, dense_opt = gd.Adam([table.weight], lr=1e-3, convention="torch"), gd.Adam(dense, lr=1e-3,
-                                                                                              convention="torch")
-        return (lambda: sparse_opt.step(table.weight.grad)), (lambda: dense_opt.step([p.grad for p in dense]))
+        return gt.SparseAdam([table.weight], lr=1e-3).step, gt.Adam(dense, lr=1e-3).step
     sparse_opt = torch.optim.SparseAdam([table.weight], lr=1e-3)
     options = {"fused": True} if kind == "torch fused" else {"foreach": True}
     dense_opt = torch.optim.Adam(dense, lr=1e-3, **options)
@@ -96,7 +94,7 @@ def main():
              "| optimizers | table step ms | MLP step ms | whole step ms |", "|---|---:|---:|---:|"]
     for kind, r in results.items():
         name = {"torch": "torch: SparseAdam + Adam(foreach)", "torch fused": "torch: SparseAdam + Adam(fused)",
-                "gdfast": "gdfast: gd.Adam (torch convention) x 2"}[kind]
+                "gdfast": "gdfast.torch: SparseAdam + Adam"}[kind]
         lines.append(f"| {name} | {r['table']:.3f} | {r['mlp']:.3f} | {r['whole']:.3f} |")
     ours, theirs = results["gdfast"], results["torch"]
     lines += ["", f"- table step: SparseAdam / gdfast = {theirs['table'] / ours['table']:.1f}x (goal >= 10x)",

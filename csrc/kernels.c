@@ -1,6 +1,7 @@
 /* The kernels and the linear-model loop, expanded from impl.h and linear_impl.h once for float32 and once for
  * float64, and their typed entry points. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "csr.h"
@@ -225,6 +226,56 @@ int gd_index_check(const void *indices, int is_64, int64_t lo, int64_t hi, int64
     }
     *increasing = !unsorted;
     return 1;
+}
+
+/* A row index's slot in an open-addressing table of 2^k slots (Fibonacci hashing: ids of an embedding are often
+ * consecutive or strided, which a multiplicative hash spreads). */
+static int64_t gd_row_slot(int64_t row, int shift)
+{
+    return (int64_t)(((uint64_t)row * 0x9E3779B97F4A7C15ull) >> shift);
+}
+
+int64_t gd_rows_coalesce(int is_double, const void *rows, int rows_is_64, const void *values, int64_t n,
+                         int64_t row_size, int64_t *out_rows, void *out_values)
+{
+    int bits = 1;
+    while (((int64_t)1 << bits) < 2 * n)
+        ++bits;
+    int64_t mask = ((int64_t)1 << bits) - 1, distinct = 0;
+    int64_t *keys = malloc(sizeof(int64_t) * (size_t)(mask + 1)), *where = malloc(sizeof(int64_t) * (size_t)(mask + 1));
+    if (keys == NULL || where == NULL) {
+        free(keys);
+        free(where);
+        return -1;
+    }
+    for (int64_t h = 0; h <= mask; ++h)
+        keys[h] = -1;
+    size_t width = (size_t)row_size * (is_double ? sizeof(double) : sizeof(float));
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t row = gd_index(rows, rows_is_64, i), h = gd_row_slot(row, 64 - bits);
+        while (keys[h] != -1 && keys[h] != row)
+            h = (h + 1) & mask;
+        if (keys[h] == -1) { /* a new row: its values copied to the next output row */
+            keys[h] = row;
+            where[h] = distinct;
+            out_rows[distinct] = row;
+            memcpy((char *)out_values + distinct * width, (const char *)values + i * width, width);
+            ++distinct;
+        } else if (is_double) { /* a repeat: added to the row's sum, in the order given */
+            double *sum = (double *)out_values + where[h] * row_size;
+            const double *add = (const double *)values + i * row_size;
+            for (int64_t j = 0; j < row_size; ++j)
+                sum[j] += add[j];
+        } else {
+            float *sum = (float *)out_values + where[h] * row_size;
+            const float *add = (const float *)values + i * row_size;
+            for (int64_t j = 0; j < row_size; ++j)
+                sum[j] += add[j];
+        }
+    }
+    free(keys);
+    free(where);
+    return distinct;
 }
 
 int gd_openmp_enabled(void)

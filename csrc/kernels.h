@@ -117,6 +117,13 @@ const char *gd_rule_catch_up(int rule);
  * Returns 0, or -1 for an unknown rule (nothing touched). */
 int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper);
 
+/* A row-sparse gradient's rows (n, int32 or int64, each >= 0: checked by the caller) made distinct, in the order
+ * of their first occurrence: out_rows[k] is the k-th distinct row and out_values[k] (row_size values, float64
+ * if is_double) the sum of its values in the order given. Returns the number of distinct rows, or -1 when out
+ * of memory (a table of 2n to 4n slots). The outputs have room for n rows. O(n row_size). */
+int64_t gd_rows_coalesce(int is_double, const void *rows, int rows_is_64, const void *values, int64_t n,
+                         int64_t row_size, int64_t *out_rows, void *out_values);
+
 /* Gradient clipping's global norm: the sum of squares of n elements (float64 if is_double, else float32), in
  * double and the same on any number of threads; -1 when out of memory (n / GD_NORM_BLOCK doubles). */
 #define GD_NORM_BLOCK 4096

@@ -70,6 +70,8 @@ cdef extern from "kernels.h" nogil:
     const char *gd_rule_catch_up(int rule)
     int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper)
     double gd_sum_squares(int is_double, const void *x, int64_t n)
+    int64_t gd_rows_coalesce(int is_double, const void *rows, int rows_is_64, const void *values, int64_t n,
+                             int64_t row_size, int64_t *out_rows, void *out_values)
     int gd_openmp_enabled()
     int gd_get_num_threads()
     void gd_set_num_threads(int n)

@@ -108,6 +108,29 @@ cdef inline gd_hyper _at_step(Hyperparameters hyper, int64_t t):
     return h
 
 
+def rows_coalesce(cnp.ndarray rows, cnp.ndarray values):
+    """(distinct rows int64, their summed values) of a row-sparse gradient, in the order of first occurrence:
+    rows contiguous 1-D int32/int64 within the parameter, values contiguous (len(rows), ...) float32/float64
+    (checked by the caller)."""
+    cdef int64_t n = cnp.PyArray_DIM(rows, 0)
+    cdef int64_t row_size = cnp.PyArray_SIZE(values) // n if n else 0
+    cdef cnp.ndarray out_rows = cnp.PyArray_EMPTY(1, [n], cnp.NPY_INT64, 0)
+    cdef cnp.ndarray out_values = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(values), cnp.PyArray_DIMS(values),
+                                                    cnp.PyArray_TYPE(values), 0)
+    cdef int is_double = cnp.PyArray_TYPE(values) == cnp.NPY_FLOAT64
+    cdef int rows_is_64 = cnp.PyArray_TYPE(rows) == cnp.NPY_INT64
+    cdef const void *r = cnp.PyArray_DATA(rows)
+    cdef const void *v = cnp.PyArray_DATA(values)
+    cdef int64_t *o_r = <int64_t *>cnp.PyArray_DATA(out_rows)
+    cdef void *o_v = cnp.PyArray_DATA(out_values)
+    cdef int64_t distinct
+    with nogil:
+        distinct = gd_rows_coalesce(is_double, r, rows_is_64, v, n, row_size, o_r, o_v)
+    if distinct < 0:
+        raise MemoryError("rows_coalesce: no memory for the row table")
+    return out_rows[:distinct], out_values[:distinct]
+
+
 def sum_squares(cnp.ndarray x):
     """The sum of squares of a contiguous float32/float64 array's elements, in double, the same on any number of
     threads (gradient clipping's global norm, gd_sum_squares)."""

@@ -184,3 +184,30 @@ def test_exact_state_dict_resumes_bitwise(tmp_path):
         opt2.step(g)
     opt2.flush()
     np.testing.assert_array_equal(saved, w)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0,), (7,), (40, 3), (40, 2, 5)], ids=["empty", "1-D", "2-D", "3-D"])
+def test_repeated_rows_are_summed_in_the_order_given(shape, dtype, index_dtype):
+    """_kernels.rows_coalesce: each distinct row once, in the order of its first occurrence, its values the sum
+    of its occurrences in order (as a loop adds them); a step on repeated rows equals the step on that sum."""
+    from gdfast import _kernels
+    rng = np.random.default_rng(len(shape))
+    n = 0 if shape == (0,) else 200
+    rows = rng.integers(0, max(shape[0], 1), n).astype(index_dtype)
+    values = rng.standard_normal((n,) + shape[1:]).astype(dtype)
+    out_rows, out_values = _kernels.rows_coalesce(rows, values)
+    firsts = list(dict.fromkeys(rows.tolist()))
+    assert out_rows.tolist() == firsts and out_rows.dtype == np.int64 and out_values.dtype == dtype
+    for k, row in enumerate(firsts):
+        expected = np.zeros(shape[1:], dtype)
+        for i in np.flatnonzero(rows == row):
+            expected = expected + values[i]
+        np.testing.assert_array_equal(out_values[k], expected)
+    if n and len(shape) > 1:
+        p, q = np.zeros(shape, dtype), np.zeros(shape, dtype)
+        gd.Adam([p], sparse="exact").step(gd.RowSparse(rows, values))
+        order = np.argsort(out_rows)
+        gd.Adam([q], sparse="exact").step(gd.RowSparse(out_rows[order], out_values[order]))
+        np.testing.assert_array_equal(p, q)

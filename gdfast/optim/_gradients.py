@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _kernels
 from .._validate import csr, dtype_name, is_sparse, torch_array
+from ._sparse import LAZY
 
 
 class RowSparse:
@@ -91,22 +92,29 @@ class CSRGradient(SparseGradient):
 
 
 class RowsGradient(SparseGradient):
-    __slots__ = ("rows", "values")
+    """Distinct rows in range and their values; ``increasing`` whether the rows are sorted, which the exact
+    mode's blocks need (the lazy step takes them in any order)."""
 
-    def __init__(self, rows, values):
-        self.rows, self.values = rows, values
+    __slots__ = ("rows", "values", "increasing")
+
+    def __init__(self, rows, values, increasing=True):
+        self.rows, self.values, self.increasing = rows, values, increasing
 
     def arrays(self):
         return [self.rows, self.values]
 
     def copy(self):
-        return RowsGradient(self.rows.copy(), self.values.copy())
+        return RowsGradient(self.rows.copy(), self.values.copy(), self.increasing)
 
     def stored_values(self):
         return self.values
 
     def step(self, rule_id, param, slots, kernel_args, t, state):
-        _kernels.rows_step(rule_id, param, slots, self.rows, self.values, kernel_args, t, state)
+        rows, values = self.rows, self.values
+        if not self.increasing and state is not LAZY:  # the exact mode's blocks need sorted rows
+            order = np.argsort(rows)
+            rows, values = rows[order], values[order]
+        _kernels.rows_step(rule_id, param, slots, rows, values, kernel_args, t, state)
 
 
 def sparse_grad(g, p, name):
@@ -132,7 +140,8 @@ def rows_grad(g, p, name):
 
     rows: 1-D integers (int32 and int64 used as they are, other integer types converted), each in
     [0, p.shape[0]); values: an ndarray of p's dtype and shape (len(rows),) + p.shape[1:] (copied if not
-    contiguous). Unsorted or repeated rows are sorted and summed on a copy.
+    contiguous). Repeated rows are summed on a copy (in C, in the order given), unsorted ones sorted where the exact
+    mode needs them.
     """
     if p.ndim < 1:
         raise ValueError(f"{name} is row-sparse but its parameter is 0-dimensional")
@@ -157,24 +166,9 @@ def rows_grad(g, p, name):
     where, increasing = _kernels.index_check(rows, p.shape[0])
     if where >= 0:
         raise ValueError(f"{name}.rows[{where}] = {rows[where]} is outside [0, {p.shape[0]})")
-    if not increasing:
-        rows, values = _coalesced(rows, values)
-    return RowsGradient(rows, values)
-
-
-def _coalesced(rows, values):
-    """Rows sorted, the values of a repeated row summed in the order given (as torch's coalesce): one gather of
-    the values in row order, then the few repeats added to their first (a random batch of an embedding repeats
-    few rows; np.add.reduceat over mostly one-row segments costs more than the gather)."""
-    order = np.argsort(rows, kind="stable")
-    rows, values = rows[order], values[order]
-    repeat = np.flatnonzero(np.diff(rows) == 0) + 1  # positions equal to the one before
-    if not len(repeat):
-        return rows, values
-    first = np.flatnonzero(np.diff(rows, prepend=-1))
-    summed = values[first]
-    np.add.at(summed, np.searchsorted(first, repeat, side="right") - 1, values[repeat])
-    return rows[first], summed
+    if not increasing:  # distinct rows, the values of a repeated one summed in the order given (in C)
+        rows, values = _kernels.rows_coalesce(rows, values)
+    return RowsGradient(rows, values, increasing)
 
 
 def torch_rows(g, p, name):
