@@ -13,7 +13,9 @@ per-parameter ``step``): a dense gradient in one C call, a sparse COO one (nn.Em
 it touches, lazily as torch's SparseAdam does. The group's values are read at every step, so a scheduler's or a
 user's change applies from the next one. torch's options that change nothing here (foreach, fused) are kept for
 the state_dict; those gdfast does not compute (maximize, dampening, centered RMSprop, RMSprop's momentum,
-Adagrad's lr_decay, capturable, differentiable) are a ValueError when set.
+Adagrad's lr_decay, capturable, differentiable) are a ValueError when set. Every class also takes gdfast's
+``clip_norm=`` (torch.nn.utils.clip_grad_norm_ over all the optimizer's gradients, then the step: the norm in C,
+the gradients scaled as the kernels read them, not written) and ``clip_value=`` (clip_grad_value_).
 
 This module imports torch (``pip install torch``); ``import gdfast`` alone never does.
 """
@@ -21,7 +23,11 @@ import threading
 
 import torch
 
-from . import OPTIMIZERS
+from . import OPTIMIZERS, _validate
+from .optim._gradients import clip_factor, gradient
+from .optim.optimizers import OPTIONS
+
+CLIP_OPTIONS = {name: OPTIONS[name] for name in ("clip_norm", "clip_value")}
 
 _UNSUPPORTED = {"maximize": False, "capturable": False, "differentiable": False, "dampening": 0, "centered": False,
                 "lr_decay": 0}
@@ -36,12 +42,14 @@ class _GdOptimizer(torch.optim.Optimizer):
     _torch_class = None  # torch's optimizer of the same name: its defaults and checks, used as they are
     _convention = "torch"  # the form of the rule torch computes (gd.RULES[rule].forms)
 
-    def __init__(self, params, **options):
+    def __init__(self, params, clip_norm=None, clip_value=None, **options):
         defaults = self._torch_class([torch.zeros(1)], **options).defaults  # torch's checks and full defaults
         for name, inert in _UNSUPPORTED.items():
             if name in defaults and defaults[name] != inert:
                 raise ValueError(f"{type(self).__name__}: {name}={defaults[name]!r} is not computed by gdfast's "
                                  f"kernels; leave it at {inert!r}")
+        self.clip_norm, self.clip_value = _validate.check(
+            CLIP_OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
         super().__init__(params, defaults)
         self._steppers, self._lock = {}, threading.Lock()
 
@@ -54,11 +62,15 @@ class _GdOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         with self._lock:
-            for group in self.param_groups:
-                settings = self._settings(group)
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._stepper(p, settings).step(p.grad)
+            steps = [(self._stepper(p, self._settings(group)), p.grad) for group in self.param_groups
+                     for p in group["params"] if p.grad is not None]
+            if self.clip_norm is None:
+                for opt, grad in steps:
+                    opt.step(grad)
+            else:  # torch.nn.utils.clip_grad_norm_ over every gradient of the step, then the steps
+                scale = clip_factor([gradient(grad, opt._params[0], "grad") for opt, grad in steps], self.clip_norm)
+                for opt, grad in steps:
+                    opt._step_scaled(grad, scale)
         return loss
 
     def _stepper(self, p, settings):
@@ -67,7 +79,7 @@ class _GdOptimizer(torch.optim.Optimizer):
         if entry is None or entry[0][0] != settings[0]:
             rule, hyper, weight_decay, decoupled = settings
             opt = OPTIMIZERS[rule]([p], convention=self._convention, weight_decay=weight_decay,
-                                   decoupled_weight_decay=decoupled, **hyper)
+                                   decoupled_weight_decay=decoupled, clip_value=self.clip_value, **hyper)
             self._steppers[p] = entry = (settings, opt)
             self._expose(p, opt)
         elif entry[0] != settings:
@@ -135,8 +147,8 @@ class Adam(_GdOptimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                 decoupled_weight_decay=False, **clipping):
+        super().__init__(params, **clipping, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          foreach=foreach, maximize=maximize, capturable=capturable, differentiable=differentiable,
                          fused=fused, decoupled_weight_decay=decoupled_weight_decay)
 
@@ -158,8 +170,8 @@ class SparseAdam(_GdOptimizer):
     _torch_class = torch.optim.SparseAdam
     _convention = "keras"
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, maximize=maximize)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False, **clipping):
+        super().__init__(params, **clipping, lr=lr, betas=betas, eps=eps, maximize=maximize)
 
     def _settings(self, group):
         beta1, beta2 = group["betas"]
@@ -177,8 +189,8 @@ class AdamW(Adam):
     _torch_class = torch.optim.AdamW
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
-        _GdOptimizer.__init__(self, params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None, **clipping):
+        _GdOptimizer.__init__(self, params, **clipping, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                               amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
                               differentiable=differentiable, fused=fused)
 
@@ -190,8 +202,8 @@ class SGD(_GdOptimizer):
     _counts_steps = False  # torch's SGD keeps no step
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False, foreach=None, differentiable=False, fused=None):
-        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                 maximize=False, foreach=None, differentiable=False, fused=None, **clipping):
+        super().__init__(params, **clipping, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
                          fused=fused)
 
@@ -212,8 +224,8 @@ class Adagrad(_GdOptimizer):
     _torch_class = torch.optim.Adagrad
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
-        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None, **clipping):
+        super().__init__(params, **clipping, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value, eps=eps, foreach=foreach,
                          maximize=maximize, differentiable=differentiable, fused=fused)
 
@@ -233,8 +245,8 @@ class Adadelta(_GdOptimizer):
     _torch_class = torch.optim.Adadelta
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False):
-        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                 maximize=False, differentiable=False, **clipping):
+        super().__init__(params, **clipping, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
                          capturable=capturable, maximize=maximize, differentiable=differentiable)
 
     def _settings(self, group):
@@ -252,10 +264,10 @@ class RMSprop(_GdOptimizer):
     _torch_class = torch.optim.RMSprop
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False, **clipping):
         if momentum != 0:
             raise ValueError(f"RMSprop: momentum={momentum!r} is not computed by gdfast's kernels; leave it at 0")
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+        super().__init__(params, **clipping, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                          centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
                          differentiable=differentiable)
 
@@ -274,8 +286,8 @@ class Adamax(_GdOptimizer):
     _torch_class = torch.optim.Adamax
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
-                 maximize=False, differentiable=False, capturable=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                 maximize=False, differentiable=False, capturable=False, **clipping):
+        super().__init__(params, **clipping, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                          maximize=maximize, differentiable=differentiable, capturable=capturable)
 
     def _settings(self, group):
@@ -295,8 +307,8 @@ class NAdam(_GdOptimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                 differentiable=False, **clipping):
+        super().__init__(params, **clipping, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                          foreach=foreach, maximize=maximize, capturable=capturable, differentiable=differentiable)
 

@@ -131,3 +131,30 @@ def test_steps_from_two_threads_are_serialized():
         reference.step()
     torch.testing.assert_close(w, serial, rtol=1e-12, atol=1e-15)
     assert opt.state_dict()["state"][0]["step"] == 200
+
+
+@pytest.mark.parametrize("clip", [dict(clip_norm=0.5), dict(clip_value=0.01), dict(clip_norm=0.5, clip_value=0.01)],
+                         ids=["norm", "value", "both"])
+def test_clipping_equals_clip_grad_norm_then_the_step(clip, float64_default):
+    """gdfast.torch.SGD(params, lr=0.1, clip_norm=0.5) is torch.nn.utils.clip_grad_norm_(params, 0.5) and then
+    torch's step (clip_value: clip_grad_value_ after it), the norm over every group's gradients."""
+    a, b = mlp(), mlp()
+    groups = lambda m: [{"params": m[0].parameters()}, {"params": m[2].parameters(), "lr": 0.05}]  # noqa: E731
+    ours, theirs = gt.SGD(groups(a), lr=0.1, momentum=0.9, **clip), torch.optim.SGD(groups(b), lr=0.1, momentum=0.9)
+    for _ in range(50):
+        for model, opt in ((a, ours), (b, theirs)):
+            opt.zero_grad()
+            ((model(X) - Y) ** 2).mean().backward()
+        if "clip_norm" in clip:
+            torch.nn.utils.clip_grad_norm_(b.parameters(), clip["clip_norm"])
+        if "clip_value" in clip:
+            torch.nn.utils.clip_grad_value_(b.parameters(), clip["clip_value"])
+        ours.step()
+        theirs.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+    grads = [p.grad.clone() for p in a.parameters()]
+    ours.step()
+    assert all(torch.equal(p.grad, g) for p, g in zip(a.parameters(), grads))  # the gradients are not written
+    with pytest.raises(ValueError, match=r"clip_norm must be None or a real number in \(0"):
+        gt.Adam(a.parameters(), clip_norm=0.0)

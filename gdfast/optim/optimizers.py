@@ -140,10 +140,12 @@ class Optimizer:
         construction)."""
         return self._decoupled
 
-    def _arguments(self, t, grads=()):
+    def _arguments(self, t, grads=(), scale=None):
         """The kernel arguments of step t: the hyperparameters, Nadam's momentum schedule at t, and the global
-        norm's factor of these (checked) gradients."""
-        scale = 1.0 if self.clip_norm is None else _gradients.clip_factor(grads, self.clip_norm)
+        norm's factor of these (checked) gradients, unless a factor is given (a norm over more arrays than this
+        optimizer's: gdfast.torch's)."""
+        if scale is None:
+            scale = 1.0 if self.clip_norm is None else _gradients.clip_factor(grads, self.clip_norm)
         if self._form.schedule or scale != 1.0:
             schedule = nadam_schedule(self._hyper, t, self._mu_product) if self._form.schedule else NO_SCHEDULE
             return self._arguments_for(self._hyper, schedule, scale)
@@ -206,7 +208,14 @@ class Optimizer:
         with self._steps:
             self._step_checked(self._checked_grads(grads))
 
-    def _step_checked(self, grads):
+    def _step_scaled(self, grads, scale):
+        """A step whose gradients the kernels scale by ``scale`` (a global norm's factor computed by the
+        caller)."""
+        grads = _gradients.grad_list(grads, len(self._params))
+        with self._steps:
+            self._step_checked(self._checked_grads(grads), scale)
+
+    def _step_checked(self, grads, scale=None):
         """A step from checked gradients, dense and sparse (the lock held)."""
         if self.check_finite:
             _gradients.finite(grads)
@@ -214,7 +223,7 @@ class Optimizer:
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
             self._sparse.flush(i, self._kernel_args, self._t)
         t = self._t + 1
-        args = self._arguments(t, grads)
+        args = self._arguments(t, grads, scale)
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], args, t)
         for i, g in enumerate(grads):
