@@ -2,6 +2,9 @@
 (AdamW, theta (1 - lr lambda) first) against live torch.optim over many steps (float64); in the exact sparse mode
 the rows a step skips decay as the dense steps decay them (in closed form for SGD and decoupled Adagrad); in
 the lazy mode they do not."""
+import json
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +135,22 @@ def test_weight_decay_is_settable_saved_and_checked(tmp_path):
     with pytest.raises(ValueError, match="FTRL takes no weight_decay"):
         gd.FTRL([w], weight_decay=0.1)
     assert gd.AdamW([w]).weight_decay == 0.01 and gd.AdamW([w]).decoupled_weight_decay
+
+
+GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "golden", "weight_decay.npz"))
+GOLDEN_META = json.loads(GOLDEN["meta"].tobytes())
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_META["cases"]))
+def test_the_recorded_trajectories_of_optax_adamw_and_torch(case):
+    """optax.adamw and torch's AdamW and Adam(weight_decay) as they ran (tests/golden/make_weight_decay.py),
+    float64, 60 steps."""
+    spec = GOLDEN_META["cases"][case]
+    name, kwargs = spec["gdfast"]
+    w = GOLDEN[f"{case}.theta0"].copy()
+    opt = getattr(gd, name)([w], convention=spec["convention"], **kwargs)
+    trajectory = []
+    for g in GOLDEN[f"{case}.grads"]:
+        opt.step(g)
+        trajectory.append(w.copy())
+    np.testing.assert_allclose(np.array(trajectory), GOLDEN[f"{case}.trajectory"], rtol=1e-12, atol=1e-14)
