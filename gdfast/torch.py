@@ -21,6 +21,7 @@ This module imports torch (``pip install torch``); ``import gdfast`` alone never
 """
 import threading
 
+import numpy as np
 import torch
 
 from . import OPTIMIZERS, _validate
@@ -80,6 +81,8 @@ class _GdOptimizer(torch.optim.Optimizer):
             rule, hyper, weight_decay, decoupled = settings
             opt = OPTIMIZERS[rule]([p], convention=self._convention, weight_decay=weight_decay,
                                    decoupled_weight_decay=decoupled, clip_value=self.clip_value, **hyper)
+            if rule == "nadam" and torch.get_default_dtype() != torch.float64:
+                opt._mu_product_dtype = np.float32  # torch keeps NAdam's mu_product in its default dtype
             self._steppers[p] = entry = (settings, opt)
             self._expose(p, opt)
         elif entry[0] != settings:

@@ -158,3 +158,19 @@ def test_clipping_equals_clip_grad_norm_then_the_step(clip, float64_default):
     assert all(torch.equal(p.grad, g) for p, g in zip(a.parameters(), grads))  # the gradients are not written
     with pytest.raises(ValueError, match=r"clip_norm must be None or a real number in \(0"):
         gt.Adam(a.parameters(), clip_norm=0.0)
+
+
+def test_nadam_keeps_mu_product_as_torch_does_under_its_float32_default():
+    """torch keeps NAdam's mu_product in its default dtype; under the float32 default gdfast.torch.NAdam rounds
+    the product as torch does, so the float64 parameters still agree to rounding."""
+    assert torch.get_default_dtype() == torch.float32
+    a, b = mlp(), mlp()
+    opt_a, opt_b = gt.NAdam(a.parameters(), weight_decay=0.01), torch.optim.NAdam(b.parameters(), weight_decay=0.01)
+    for _ in range(100):
+        for model, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            ((model(X) - Y) ** 2).mean().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+    assert opt_a.state_dict()["state"][0]["mu_product"] == opt_b.state_dict()["state"][0]["mu_product"]

@@ -24,6 +24,8 @@ where installed, and golden trajectories they produced).
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import numpy as np
+
 from .. import _kernels
 
 CONVENTIONS = ("survey", "torch", "keras", "optax")
@@ -258,11 +260,14 @@ def kernel_arguments(hyperparameters, schedule=NO_SCHEDULE, grad_scale=1.0, clip
                                     weight_decay=weight_decay, decoupled=decoupled)
 
 
-def nadam_schedule(hyperparameters, t, product):
+def nadam_schedule(hyperparameters, t, product, product_dtype=None):
     """Nadam's momentum schedule at step t (torch/optim/nadam.py, keras/src/optimizers/nadam.py), in double as
-    torch computes it: (mu_t, mu_{t+1}, product * mu_t) where product is mu_1...mu_{t-1}."""
+    torch computes it: (mu_t, mu_{t+1}, product * mu_t) where product is mu_1...mu_{t-1}. product_dtype float32:
+    the product kept as torch keeps it in a float32 tensor (its default dtype), each factor rounded to float32."""
     beta1, psi = hyperparameters["beta1"], hyperparameters["momentum_decay"]
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
+    if product_dtype is not None:
+        return mu, mu_next, float(np.float32(product) * np.float32(mu))
     return mu, mu_next, product * mu
 

@@ -92,6 +92,7 @@ class Optimizer:
         self._hyper = _validate.hyperparameters(self.rule, given, self._form)
         self._kernel_args = self._arguments_for(self._hyper)
         self._mu_product = 1.0  # Nadam's momentum schedule (convention "torch" or "keras"): mu_1 ... mu_t
+        self._mu_product_dtype = None  # float32: kept as torch keeps it under its float32 default (gdfast.torch)
         self.check_finite = bool(check_finite)
         self._steps = StepCounter()  # t and the lock that serializes steps from several threads
         init = [self._hyper[self._form.init[name]] if name in self._form.init else 0.0 for name in self.rule.slots]
@@ -147,7 +148,8 @@ class Optimizer:
         if scale is None:
             scale = 1.0 if self.clip_norm is None else _gradients.clip_factor(grads, self.clip_norm)
         if self._form.schedule or scale != 1.0:
-            schedule = nadam_schedule(self._hyper, t, self._mu_product) if self._form.schedule else NO_SCHEDULE
+            schedule = (nadam_schedule(self._hyper, t, self._mu_product, self._mu_product_dtype)
+                        if self._form.schedule else NO_SCHEDULE)
             return self._arguments_for(self._hyper, schedule, scale)
         return self._kernel_args
 
