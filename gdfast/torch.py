@@ -109,24 +109,45 @@ class _GdOptimizer(torch.optim.Optimizer):
     def state_dict(self):
         """torch's state_dict, with each parameter's step as the kernels have counted it."""
         with self._lock:
-            for p, (_, opt) in self._steppers.items():
-                if self._counts_steps:
-                    self.state[p]["step"] = torch.tensor(float(opt.t))
-                if opt.rule.name == "nadam":
-                    self.state[p]["mu_product"] = torch.tensor(opt._mu_product)
+            self._sync_state()
             return super().state_dict()
+
+    def _sync_state(self):
+        """The step counts (and NAdam's mu_product) the kernels keep, into torch's state (the lock held)."""
+        for p, (_, opt) in self._steppers.items():
+            if self._counts_steps:
+                self.state[p]["step"] = torch.tensor(float(opt.t))
+            if opt.rule.name == "nadam":
+                self.state[p]["mu_product"] = torch.tensor(opt._mu_product)
 
     def load_state_dict(self, state_dict):
         """torch's load (a torch.optim checkpoint of the same optimizer, or one of these), then each parameter's
         gdfast optimizer built from the state it loaded."""
         with self._lock:
             super().load_state_dict(state_dict)
-            self._steppers = {}
-            for group in self.param_groups:
-                settings = self._settings(group)
-                for p in group["params"]:
-                    if self.state.get(p):
-                        self._restore(p, settings, dict(self.state[p]))
+            self._rebuild()
+
+    def _rebuild(self):
+        """Each parameter's gdfast optimizer made anew from the state torch holds for it."""
+        self._steppers = {}
+        for group in self.param_groups:
+            settings = self._settings(group)
+            for p in group["params"]:
+                if self.state.get(p):
+                    self._restore(p, settings, dict(self.state[p]))
+
+    def __getstate__(self):
+        """torch's pickled state (defaults, state, param_groups) and the clipping options; each parameter's
+        gdfast optimizer is rebuilt from the state on unpickling."""
+        with self._lock:
+            self._sync_state()
+            return {**super().__getstate__(), "clip_norm": self.clip_norm, "clip_value": self.clip_value}
+
+    def __setstate__(self, state):
+        self.clip_norm, self.clip_value = state.pop("clip_norm", None), state.pop("clip_value", None)
+        super().__setstate__(state)
+        self._lock = threading.Lock()
+        self._rebuild()
 
     def _restore(self, p, settings, loaded):
         opt = self._stepper(p, settings)

@@ -174,3 +174,24 @@ def test_nadam_keeps_mu_product_as_torch_does_under_its_float32_default():
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
     assert opt_a.state_dict()["state"][0]["mu_product"] == opt_b.state_dict()["state"][0]["mu_product"]
+
+
+def test_a_pickled_optimizer_continues_as_the_original():
+    """Pickled with its model (torch.save does the same), the optimizer comes back over the copied parameters,
+    with its state and clipping, and continues bitwise as the original."""
+    import pickle
+    a = mlp()
+    opt = gt.Adam(a.parameters(), lr=0.01, clip_norm=1.0)
+    for _ in range(5):
+        opt.zero_grad()
+        ((a(X) - Y) ** 2).mean().backward()
+        opt.step()
+    b, twin = pickle.loads(pickle.dumps((a, opt)))
+    assert twin.clip_norm == 1.0 and twin.state_dict()["state"][0]["step"] == 5
+    for model, o in ((a, opt), (b, twin)):
+        for _ in range(5):
+            o.zero_grad()
+            ((model(X) - Y) ** 2).mean().backward()
+            o.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
