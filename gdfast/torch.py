@@ -2,7 +2,8 @@
 each parameter's ``.grad`` with gdfast's C kernels (convention="torch": torch's equations), in place.
 
     import gdfast.torch
-    opt = gdfast.torch.Adam(model.parameters(), lr=1e-3)             # where torch.optim.Adam was
+    opt = gdfast.torch.Adam(model.parameters(), lr=1e-3)             # where torch.optim.Adam was (or FTRL,
+                                                                      # which torch lacks)
     scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=10)    # torch's schedulers drive it
     ...; loss.backward(); opt.step(); opt.zero_grad()
 
@@ -44,7 +45,7 @@ class _GdOptimizer(torch.optim.Optimizer):
     _convention = "torch"  # the form of the rule torch computes (gd.RULES[rule].forms)
 
     def __init__(self, params, clip_norm=None, clip_value=None, **options):
-        defaults = self._torch_class([torch.zeros(1)], **options).defaults  # torch's checks and full defaults
+        defaults = self._defaults(options)
         for name, inert in _UNSUPPORTED.items():
             if name in defaults and defaults[name] != inert:
                 raise ValueError(f"{type(self).__name__}: {name}={defaults[name]!r} is not computed by gdfast's "
@@ -53,6 +54,10 @@ class _GdOptimizer(torch.optim.Optimizer):
             CLIP_OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
         super().__init__(params, defaults)
         self._steppers, self._lock = {}, threading.Lock()
+
+    def _defaults(self, options):
+        """The options as a group's defaults: torch's class checks them and fills in the rest."""
+        return self._torch_class([torch.zeros(1)], **options).defaults
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -347,4 +352,25 @@ class NAdam(_GdOptimizer):
         return ("exp_avg", "exp_avg_sq")
 
 
-__all__ = ["SGD", "Adam", "AdamW", "SparseAdam", "Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam"]
+class FTRL(_GdOptimizer):
+    """FTRL-Proximal (McMahan et al. 2013; gd.FTRL, which torch lacks) as a torch optimizer: lr is alpha, beta,
+    lambda1 (L1: exact zeros) and lambda2 (L2) its hyperparameters, z and n its state."""
+
+    _convention = "survey"  # torch has no FTRL: the paper's (gd.RULES["ftrl"].forms)
+
+    def __init__(self, params, lr=0.1, beta=1.0, lambda1=0.0, lambda2=0.0, **clipping):
+        super().__init__(params, **clipping, lr=lr, beta=beta, lambda1=lambda1, lambda2=lambda2)
+
+    def _defaults(self, options):
+        OPTIMIZERS["ftrl"]([np.zeros(1)], **options)  # gdfast's checks, naming the argument
+        return dict(options)
+
+    def _settings(self, group):
+        return "ftrl", {name: group[name] for name in ("lr", "beta", "lambda1", "lambda2")}, 0.0, False
+
+    @staticmethod
+    def _state_names(rule):
+        return ("z", "n")
+
+
+__all__ = ["SGD", "Adam", "AdamW", "SparseAdam", "Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "FTRL"]

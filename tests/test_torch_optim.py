@@ -195,3 +195,24 @@ def test_a_pickled_optimizer_continues_as_the_original():
             o.step()
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_ftrl_steps_as_gdfast_s_own_and_saves_its_state():
+    """FTRL, which torch lacks: the steps of gd.FTRL on the same gradients, its z and n in the state_dict."""
+    import numpy as np
+    import gdfast as gd
+    a = mlp()
+    arrays = [p.detach().numpy().copy() for p in a.parameters()]
+    opt, reference = gt.FTRL(a.parameters(), lr=0.5, lambda1=0.01), gd.FTRL(arrays, lr=0.5, lambda1=0.01)
+    for _ in range(20):
+        opt.zero_grad()
+        ((a(X) - Y) ** 2).mean().backward()
+        grads = [p.grad.numpy().copy() for p in a.parameters()]
+        opt.step()
+        reference.step(grads)
+    for p, q in zip(a.parameters(), arrays):
+        np.testing.assert_array_equal(p.detach().numpy(), q)
+    state = opt.state_dict()["state"][0]
+    assert set(state) == {"z", "n", "step"} and state["step"] == 20
+    with pytest.raises(ValueError, match="lambda1 must be"):
+        gt.FTRL(a.parameters(), lambda1=-1.0)
