@@ -67,8 +67,8 @@ cdef class Hyperparameters:
     mu_1...mu_t), 0 for every other kernel. grad_scale, clip_value: gradient clipping's, the factor of the
     global norm (1: none) and the bound on each coordinate (inf: none). weight_decay, decoupled: the weight
     decay lambda (0: none), coupled (g + lambda theta) or decoupled (theta (1 - lr lambda) before the step).
-    The step number t is not held here:
-    every entry point takes it as its own argument, since it changes each call.
+    The step number t is not held here: every entry point takes it as its own argument, since it changes each
+    call.
     """
     cdef readonly double lr, gamma, beta1, beta2, eps, mu, mu_next, mu_product, beta, lambda1, lambda2
     cdef readonly double grad_scale, clip_value, weight_decay

@@ -43,6 +43,7 @@ class _GdOptimizer(torch.optim.Optimizer):
 
     _torch_class = None  # torch's optimizer of the same name: its defaults and checks, used as they are
     _convention = "torch"  # the form of the rule torch computes (gd.RULES[rule].forms)
+    _counts_steps = True  # torch keeps a per-parameter step (SGD keeps none)
 
     def __init__(self, params, clip_norm=None, clip_value=None, **options):
         defaults = self._defaults(options)
@@ -68,15 +69,18 @@ class _GdOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         with self._lock:
-            steps = [(self._stepper(p, self._settings(group)), p.grad) for group in self.param_groups
-                     for p in group["params"] if p.grad is not None]
+            steps = []
+            for group in self.param_groups:
+                settings = self._settings(group)
+                steps += [(self._stepper(p, settings), p.grad) for p in group["params"] if p.grad is not None]
             if self.clip_norm is None:
                 for opt, grad in steps:
                     opt.step(grad)
             else:  # torch.nn.utils.clip_grad_norm_ over every gradient of the step, then the steps
-                scale = clip_factor([gradient(grad, opt._params[0], "grad") for opt, grad in steps], self.clip_norm)
-                for opt, grad in steps:
-                    opt._step_scaled(grad, scale)
+                checked = [gradient(grad, opt._params[0], "grad") for opt, grad in steps]
+                scale = clip_factor(checked, self.clip_norm)
+                for (opt, _), grad in zip(steps, checked):
+                    opt._step_scaled([grad], scale)
         return loss
 
     def _stepper(self, p, settings):
@@ -108,8 +112,6 @@ class _GdOptimizer(torch.optim.Optimizer):
             state[name] = torch.from_numpy(slots[slot])
         if self._counts_steps:
             state["step"] = torch.tensor(float(opt.t))
-
-    _counts_steps = True
 
     def state_dict(self):
         """torch's state_dict, with each parameter's step as the kernels have counted it."""

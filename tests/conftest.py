@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,18 @@ def assert_bad_gradient_writes_nothing(grad, param, error, match):
         with pytest.raises(error, match=match):
             opt.step(grad)
         assert opt.t == 0 and not p.any() and not opt.state[0]["m"].any()
+
+
+def in_threads(fn, n_threads=2):
+    """Run fn() on n_threads threads released together (a barrier), and wait for them all."""
+    barrier = threading.Barrier(n_threads)
+
+    def run():
+        barrier.wait()
+        fn()
+
+    threads = [threading.Thread(target=run) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

@@ -2,13 +2,12 @@
 float64 tensors in their own memory (same data_ptr, same numbers as on ndarrays), takes torch's sparse COO
 gradients (nn.Embedding(sparse=True)'s, coalesced or not) as RowSparse, and refuses what it cannot step in place;
 steps from several threads on one optimizer are serialized."""
-import threading
-
 import numpy as np
 import pytest
 import torch
 
 import gdfast as gd
+from conftest import in_threads
 
 DTYPES = [torch.float32, torch.float64]
 
@@ -105,18 +104,7 @@ def test_steps_from_two_threads_are_serialized(sparse):
         g = gd.RowSparse(rows, g[rows])
     w, serial = np.zeros(shape), np.zeros(shape)
     opt, reference = gd.Adam([w], lr=1e-3, sparse="exact"), gd.Adam([serial], lr=1e-3, sparse="exact")
-    barrier = threading.Barrier(2)
-
-    def steps():
-        barrier.wait()
-        for _ in range(200):
-            opt.step(g)
-
-    threads = [threading.Thread(target=steps) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(lambda: [opt.step(g) for _ in range(200)])
     for _ in range(400):
         reference.step(g)
     opt.flush(), reference.flush()

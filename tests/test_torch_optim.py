@@ -2,12 +2,15 @@
 steps of a small model in float64 (param groups, a scheduler and a checkpoint exchanged with torch's optimizer
 halfway, both ways), on sparse embeddings against SparseAdam and sparse Adagrad; torch's options gdfast does not
 compute are refused; steps from two threads are serialized."""
-import threading
+import pickle
 
+import numpy as np
 import pytest
 import torch
 
+import gdfast as gd
 import gdfast.torch as gt
+from conftest import in_threads
 
 X, Y = torch.randn(64, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), \
     torch.randn(64, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
@@ -115,18 +118,7 @@ def test_steps_from_two_threads_are_serialized():
     g = torch.randn(10**6, dtype=torch.float64)
     w.grad, serial.grad = g, g.clone()
     opt, reference = gt.Adam([w], lr=1e-3), torch.optim.Adam([serial], lr=1e-3)
-    barrier = threading.Barrier(2)
-
-    def steps():
-        barrier.wait()
-        for _ in range(100):
-            opt.step()
-
-    threads = [threading.Thread(target=steps) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(lambda: [opt.step() for _ in range(100)])
     for _ in range(200):
         reference.step()
     torch.testing.assert_close(w, serial, rtol=1e-12, atol=1e-15)
@@ -179,7 +171,6 @@ def test_nadam_keeps_mu_product_as_torch_does_under_its_float32_default():
 def test_a_pickled_optimizer_continues_as_the_original():
     """Pickled with its model (torch.save does the same), the optimizer comes back over the copied parameters,
     with its state and clipping, and continues bitwise as the original."""
-    import pickle
     a = mlp()
     opt = gt.Adam(a.parameters(), lr=0.01, clip_norm=1.0)
     for _ in range(5):
@@ -199,8 +190,6 @@ def test_a_pickled_optimizer_continues_as_the_original():
 
 def test_ftrl_steps_as_gdfast_s_own_and_saves_its_state():
     """FTRL, which torch lacks: the steps of gd.FTRL on the same gradients, its z and n in the state_dict."""
-    import numpy as np
-    import gdfast as gd
     a = mlp()
     arrays = [p.detach().numpy().copy() for p in a.parameters()]
     opt, reference = gt.FTRL(a.parameters(), lr=0.5, lambda1=0.01), gd.FTRL(arrays, lr=0.5, lambda1=0.01)

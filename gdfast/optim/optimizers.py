@@ -82,11 +82,10 @@ class Optimizer:
                  clip_value=None, weight_decay=0.0, decoupled_weight_decay=False, **hyperparameters):
         self._params, self._given = _validate.params(params)
         sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
-        self.clip_norm, self.clip_value, self._weight_decay = _validate.check(
-            OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value, "weight_decay": weight_decay}).values()
+        self.clip_norm, self.clip_value = _validate.check(
+            OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
+        self._weight_decay = self._checked_weight_decay(weight_decay)
         self._decoupled = _validate.flag("decoupled_weight_decay", decoupled_weight_decay)
-        if self._weight_decay and self.rule.name == "ftrl":
-            raise ValueError("FTRL takes no weight_decay: its L2 strength is lambda2")
         self._form = _validate.convention(self.rule, convention, sparse)
         given = {name: value for name, value in hyperparameters.items() if value is not None}
         self._hyper = _validate.hyperparameters(self.rule, given, self._form)
@@ -128,12 +127,16 @@ class Optimizer:
 
     @weight_decay.setter
     def weight_decay(self, value):
-        value = _validate.check(OPTIONS, {"weight_decay": value})["weight_decay"]
-        if value and self.rule.name == "ftrl":
-            raise ValueError("FTRL takes no weight_decay: its L2 strength is lambda2")
+        value = self._checked_weight_decay(value)
         self.flush()  # exact sparse mode: skipped steps are replayed with the decay they had
         self._weight_decay = value
         self._kernel_args = self._arguments_for(self._hyper)
+
+    def _checked_weight_decay(self, value):
+        value = _validate.check(OPTIONS, {"weight_decay": value})["weight_decay"]
+        if value and self.rule.name == "ftrl":
+            raise ValueError("FTRL takes no weight_decay: its L2 strength is lambda2")
+        return value
 
     @property
     def decoupled_weight_decay(self):
@@ -211,11 +214,10 @@ class Optimizer:
             self._step_checked(self._checked_grads(grads))
 
     def _step_scaled(self, grads, scale):
-        """A step whose gradients the kernels scale by ``scale`` (a global norm's factor computed by the
-        caller)."""
-        grads = _gradients.grad_list(grads, len(self._params))
+        """A step from gradients checked by _gradients.gradient, which the kernels scale by ``scale`` (a global
+        norm's factor computed by the caller over more arrays than this optimizer's: gdfast.torch's)."""
         with self._steps:
-            self._step_checked(self._checked_grads(grads), scale)
+            self._step_checked(self._unaliased(grads), scale)
 
     def _step_checked(self, grads, scale=None):
         """A step from checked gradients, dense and sparse (the lock held)."""
@@ -238,7 +240,12 @@ class Optimizer:
     def _checked_grads(self, grads):
         """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it
         shares memory with what the step writes (the kernels read it while writing those)."""
-        grads = [_gradients.gradient(g, p, f"grads[{i}]") for i, (g, p) in enumerate(zip(grads, self._params))]
+        return self._unaliased([_gradients.gradient(g, p, f"grads[{i}]")
+                                for i, (g, p) in enumerate(zip(grads, self._params))])
+
+    def _unaliased(self, grads):
+        """Checked gradients, each copied where it shares memory with what the step writes."""
+        grads = list(grads)
         for _, batch in self._batches:  # every batch: one dtype's step may write what another's reads
             for i, g in enumerate(grads):
                 if batch.aliased(g.arrays() if isinstance(g, _gradients.SparseGradient) else [g]) >= 0:

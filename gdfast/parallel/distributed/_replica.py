@@ -104,8 +104,12 @@ class Replica:
     def gradient(self, problem, rows, theta):
         """The mean gradient of batch ``rows`` of ``problem`` at theta; their losses recorded."""
         loss_sum, g = problem.loss_gradient(rows, theta)
-        self.loss_sum, self.seen = self.loss_sum + loss_sum, self.seen + len(rows)
+        self.record(loss_sum, len(rows))
         return g
+
+    def record(self, loss_sum, n):
+        """The losses of n examples of this pass, before their step."""
+        self.loss_sum, self.seen = self.loss_sum + loss_sum, self.seen + n
 
 
 def shares(loss, X, y, n_replicas, n_features, classes):

@@ -96,8 +96,7 @@ def _sync_rounds(runner, problem, workers, center, batch_size, local, alpha):
             pulls = [w.x - center for w in workers]
             results = runner.gradients([(batches[i], workers[i].x) for i in busy])
             for i, (loss_sum, g) in zip(busy, results):
-                workers[i].loss_sum += loss_sum
-                workers[i].seen += len(batches[i][1])
+                workers[i].record(loss_sum, len(batches[i][1]))
                 local.step(workers[i], g)
             for w, pull in zip(workers, pulls):
                 w.x -= alpha * pull
