@@ -1,8 +1,9 @@
 """Dense float32 step time of gdfast's eleven update rules against torch.optim (which has no FTRL) and naive NumPy.
 
 Measures, in one process with 2 threads (torch and gdfast; NumPy ufuncs are single-threaded), the median
-microseconds per optimizer step for N = 1e3, 1e5, 1e7 elements in one array and for 100 arrays of random
-sizes totalling 1e6, for each of:
+microseconds per optimizer step for N = 1e3, 1e5, 1e7 elements in one array, for 100 arrays of random
+sizes totalling 1e6, and for those 100 arrays in 10 param groups of 10, each group with its own lr (one C call
+still, each array taking its group's row of hyperparameters; torch's param groups alike), for each of:
 
 * gdfast     ``opt.step(grads)``
 * torch      ``torch.optim`` with ``foreach=True``, and with ``fused=True`` where torch accepts it on CPU
@@ -34,11 +35,21 @@ torch = optional_import("torch")
 THREADS = 2
 SLOTS = {name: len(rule.slots) for name, rule in gd.RULES.items()}
 LIST_CASE = "100 arrays, 1e6"
+GROUPS_CASE = "100 arrays in 10 groups, 1e6"
 
 
 # ---------------------------------------------------------------------------------------------- peers
-def gdfast_step(rule, params, grads):
-    opt = gd.OPTIMIZERS[rule](params)
+def grouped(params, n_groups, lr):
+    """params as n_groups param groups of consecutive arrays, group k with lr * (1 + k / n_groups); the list as
+    it is for one group."""
+    if n_groups == 1:
+        return params
+    size = -(-len(params) // n_groups)
+    return [{"params": params[k * size:(k + 1) * size], "lr": lr * (1 + k / n_groups)} for k in range(n_groups)]
+
+
+def gdfast_step(rule, params, grads, n_groups=1):
+    opt = gd.OPTIMIZERS[rule](grouped(params, n_groups, gd.RULES[rule].defaults["lr"]))
     return lambda: opt.step(grads)
 
 
@@ -56,7 +67,7 @@ TORCH = {  # rule -> (torch.optim class name, kwargs); torch.optim has no FTRL
 }
 
 
-def torch_step(rule, params, grads, mode):
+def torch_step(rule, params, grads, mode, n_groups=1):
     """mode 'foreach' or 'fused'; None when torch refuses that mode for this rule on CPU, or is not installed."""
     if torch is None or rule not in TORCH:
         return None
@@ -67,7 +78,7 @@ def torch_step(rule, params, grads, mode):
     for p, g in zip(ps, grads):
         p.grad = torch.from_numpy(g.copy())
     try:
-        opt = cls(ps, **kw, **{mode: True})
+        opt = cls(grouped(ps, n_groups, kw["lr"]), **kw, **{mode: True})
         with torch.no_grad():
             opt.step()
     except (RuntimeError, TypeError, ValueError):
@@ -167,9 +178,10 @@ def cases(quick):
     sizes = rng.integers(1, 20_000, 100)
     sizes = np.floor(sizes / sizes.sum() * 1_000_000).astype(int)
     sizes[0] += 1_000_000 - sizes.sum()
+    lists = [(LIST_CASE, list(sizes), 1), (GROUPS_CASE, list(sizes), 10)]
     if quick:
-        return [("1e3", [1000]), (LIST_CASE, list(sizes))]
-    return [("1e3", [1000]), ("1e5", [100_000]), ("1e7", [10_000_000]), (LIST_CASE, list(sizes))]
+        return [("1e3", [1000], 1), *lists]
+    return [("1e3", [1000], 1), ("1e5", [100_000], 1), ("1e7", [10_000_000], 1), *lists]
 
 
 def roofline(budget):
@@ -222,14 +234,14 @@ def main():
         "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
     rng = np.random.default_rng(0)
-    for label, sizes in cases(args.quick):
+    for label, sizes, n_groups in cases(args.quick):
         params = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
         grads = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
         n = sum(sizes)
         for rule in SLOTS:
-            steps = {"gdfast": gdfast_step(rule, [p.copy() for p in params], grads),
-                     "foreach": torch_step(rule, params, grads, "foreach"),
-                     "fused": torch_step(rule, params, grads, "fused"),
+            steps = {"gdfast": gdfast_step(rule, [p.copy() for p in params], grads, n_groups),
+                     "foreach": torch_step(rule, params, grads, "foreach", n_groups),
+                     "fused": torch_step(rule, params, grads, "fused", n_groups),
                      "numpy": numpy_step(rule, params, grads)}
             t = best_of_rounds(steps, budget, f"{rule} {label} ")
             del steps

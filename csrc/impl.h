@@ -45,7 +45,7 @@ static REAL *SFX(gd_slot)(const gd_dense_batch *b, int k, int64_t a)
     return b->slot[k] ? (REAL *)b->slot[k][a] : NULL;
 }
 
-/* Elements [lo, hi) of the batch's arrays laid end to end. */
+/* Elements [lo, hi) of the batch's arrays laid end to end; array a with its group's coefficients c[group[a]]. */
 static void SFX(gd_batch_range)(SFX(gd_range_fn) range, const gd_dense_batch *b, int64_t lo, int64_t hi,
                                 const COEF *c)
 {
@@ -55,22 +55,31 @@ static void SFX(gd_batch_range)(SFX(gd_range_fn) range, const gd_dense_batch *b,
         int64_t from = lo > start ? lo - start : 0, to = (hi < end ? hi : end) - start;
         if (from < to)
             range((REAL *)b->param[a], (const REAL *)b->grad[a], SFX(gd_slot)(b, 0, a), SFX(gd_slot)(b, 1, a),
-                  SFX(gd_slot)(b, 2, a), from, to, c);
+                  SFX(gd_slot)(b, 2, a), from, to, b->group ? &c[b->group[a]] : c);
     }
 }
 
-/* One step of a rule over every array of the batch. The arrays, laid end to end, are split into equal
- * contiguous pieces, one per thread, so a list of many small arrays parallelises as well as one large one. */
-static void SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper *h)
+/* One step of a rule over every array of the batch, from a row of hyperparameters per group. The arrays, laid
+ * end to end, are split into equal contiguous pieces, one per thread, so a list of many small arrays
+ * parallelises as well as one large one. -1 where the groups' coefficients cannot be allocated. */
+static int SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper *h)
 {
-    COEF c = SFX(gd_prepare_kernel)(rule, h);
+    int64_t n_groups = b->group ? b->n_groups : 1;
+    COEF one, *c = n_groups == 1 ? &one : malloc(sizeof(COEF) * (size_t)n_groups);
+    if (c == NULL)
+        return -1;
+    for (int64_t k = 0; k < n_groups; ++k)
+        c[k] = SFX(gd_prepare_kernel)(rule, &h[k]);
     SFX(gd_range_fn) range = SFX(gd_range_table)[rule];
     int64_t total = 0;
     for (int64_t a = 0; a < b->n_arrays; ++a)
         total += b->size[a];
-#define GD_BATCH_RANGE(lo, hi) SFX(gd_batch_range)(range, b, lo, hi, &c)
+#define GD_BATCH_RANGE(lo, hi) SFX(gd_batch_range)(range, b, lo, hi, c)
     GD_SPLIT(total, gd_threads_for(total * gd_rule_work[rule]), GD_BATCH_RANGE);
 #undef GD_BATCH_RANGE
+    if (c != &one)
+        free(c);
+    return 0;
 }
 
 /* ---- Sparse gradients ------------------------------------------------------------------------------------- */

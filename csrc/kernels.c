@@ -116,11 +116,7 @@ int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd
 {
     if (rule < 0 || rule >= GD_N_KERNELS)
         return -1;
-    if (is_double)
-        gd_dense_step_f64(rule, batch, hyper);
-    else
-        gd_dense_step_f32(rule, batch, hyper);
-    return 0;
+    return is_double ? gd_dense_step_f64(rule, batch, hyper) : gd_dense_step_f32(rule, batch, hyper);
 }
 
 double gd_sum_squares(int is_double, const void *x, int64_t n)

@@ -21,13 +21,16 @@ typedef enum {
 
 /* Arrays stepped together by one call: array a has size[a] elements at param[a], its gradient at grad[a] and
  * its state buffers at slot[k][a] (slot[k] is NULL for k at or beyond the rule's number of slots). All arrays
- * of a batch share one floating type. */
+ * of a batch share one floating type. Param groups: array a takes the hyperparameters hyper[group[a]] of a
+ * step's n_groups rows, each group[a] in [0, n_groups); group NULL: every array takes hyper[0]. */
 typedef struct {
     int64_t n_arrays;
     const int64_t *size;
     void *const *param;
     const void *const *grad;
     void *const *slot[GD_MAX_SLOTS];
+    int64_t n_groups;
+    const int64_t *group;
 } gd_dense_batch;
 
 /* A CSR gradient of one parameter seen as n_rows x n_cols (a 1-D parameter is one row). indptr has n_rows + 1
@@ -113,8 +116,9 @@ const char *gd_rule_name(int rule);
  * variants.def), or NULL. */
 const char *gd_rule_catch_up(int rule);
 
-/* One in-place step of rule on every array of the batch; is_double selects float64 over float32.
- * Returns 0, or -1 for an unknown rule (nothing touched). */
+/* One in-place step of rule on every array of the batch, hyper holding a row per group (batch->n_groups, one
+ * where batch->group is NULL); is_double selects float64 over float32. Returns 0, or -1 for an unknown rule or
+ * no memory for the groups' coefficients (nothing touched). */
 int gd_dense_step(int rule, int is_double, const gd_dense_batch *batch, const gd_hyper *hyper);
 
 /* A row-sparse gradient's rows (n, int32 or int64, each >= 0: checked by the caller) made distinct, in the order

@@ -63,6 +63,7 @@ typedef struct {
     int rule, loss, is_double, fit_intercept; /* fit_intercept 0: b is read, never stepped */
     double epsilon;                           /* the huber and epsilon-insensitive losses' e */
     double intercept_scale;                   /* b's learning rate is lr times this */
+    double clip_norm; /* > 0: each step's gradient (W's and b's) scaled to at most this global L2 norm */
     int64_t n_outputs;
     void *w, *b;
     void *w_slots[GD_MAX_SLOTS], *b_slots[GD_MAX_SLOTS];

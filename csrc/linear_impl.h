@@ -220,7 +220,7 @@ static void SFX(gd_step_dense)(const gd_model *m, const gd_data *d, const gd_scr
     int64_t size = d->n_features * m->n_outputs;
     void *param = m->w, *slot[GD_MAX_SLOTS];
     const void *grad = x->grad_w;
-    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}};
+    gd_dense_batch batch = {1, &size, &param, &grad, {NULL, NULL, NULL}, 1, NULL};
     for (int k = 0; k < GD_MAX_SLOTS; ++k) {
         slot[k] = m->w_slots[k];
         batch.slot[k] = m->w_slots[k] ? &slot[k] : NULL;
@@ -426,6 +426,27 @@ static void SFX(gd_batch_step)(const gd_model *m, const gd_data *d, const gd_scr
         SFX(gd_around_step)(m, rows, rows_is_64, n, u, h, 0);
 }
 
+/* clip_norm's factor of a batch's gradient, min(1, clip_norm / (N + 1e-6)) with N the L2 norm of W's gradient
+ * (dense, or the rows it holds) and b's, in double: torch.nn.utils.clip_grad_norm_ over [W, b]. */
+static double SFX(gd_clip_factor)(const gd_model *m, const gd_data *d, const gd_scratch *x, int64_t first_example,
+                                  int64_t n_examples, int64_t n_touched)
+{
+    const REAL *gw = (const REAL *)(d->dense ? x->grad_w : x->values), *gb = (const REAL *)x->grad_b;
+    int64_t K = m->n_outputs, n = d->n_features;
+    if (!d->dense && n_examples == 1)
+        n = gd_index(d->csr.indptr, d->csr.index_is_64, first_example + 1)
+            - gd_index(d->csr.indptr, d->csr.index_is_64, first_example);
+    else if (!d->dense)
+        n = n_touched;
+    double sum = 0;
+    for (int64_t j = 0; j < n * K; ++j)
+        sum += (double)gw[j] * gw[j];
+    for (int64_t k = 0; m->fit_intercept && k < K; ++k)
+        sum += (double)gb[k] * gb[k];
+    double norm = sqrt(sum) + 1e-6;
+    return norm > m->clip_norm ? m->clip_norm / norm : 1;
+}
+
 /* W *= scale: a scaled W made plain again. */
 static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
 {
@@ -435,16 +456,19 @@ static void SFX(gd_unscale)(const gd_model *m, const gd_data *d, double *scale)
     *scale = 1;
 }
 
-/* The epoch on one thread. SGD on CSR data with an L2 penalty keeps W = scale * V (Bottou's trick): the
- * penalty's step W <- (1 - lr alpha) W on every weight is a product into scale, and a touched weight's
- * gradient step on V is the rule's own step at learning rate lr / scale. So the penalty reaches every weight
- * at O(touched). */
+/* The epoch on one thread. SGD on CSR data with an L2 penalty or weight decay (for SGD the same term, coupled
+ * or decoupled) keeps W = scale * V (Bottou's trick): the penalty's step W <- (1 - lr alpha) W on every weight
+ * is a product into scale, and a touched weight's gradient step on V is the rule's own step at learning rate
+ * lr / scale. So the penalty reaches every weight at O(touched). Not with clipping, which takes the gradient
+ * with its penalty term: then the penalty reaches the touched weights, as for the other rules. */
 static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const int64_t *order, int64_t n_order,
                                    int64_t batch_size, double alpha, const gd_hyper *h0, const double *lr,
                                    const double *noise_sd, int64_t *n_steps)
 {
     const gd_scratch *x = &m->scratch[0];
-    int scaled = !d->dense && m->rule == GD_RULE_sgd && alpha > 0 && m->l1 == 0 && !m->avg_w;
+    double penalty = alpha + h0->weight_decay;
+    int scaled = !d->dense && m->rule == GD_RULE_sgd && penalty > 0 && m->l1 == 0 && !m->avg_w
+                 && m->clip_norm == 0 && h0->clip_value == INFINITY;
     double scale = m->w_scale ? *m->w_scale : 1, total = 0;
     int64_t s = 0, n_touched;
     for (int64_t start = 0; start < n_order; start += batch_size, ++s) {
@@ -454,9 +478,12 @@ static double SFX(gd_epoch_serial)(const gd_model *m, const gd_data *d, const in
         h.lr = lr[s];
         total += SFX(gd_batch_gradient)(m, d, x, order, start, end, n_order, scale, scaled ? 0 : alpha,
                                         noise_sd[s], &n_touched);
+        if (m->clip_norm > 0)
+            h.grad_scale = SFX(gd_clip_factor)(m, d, x, order[start], end - start, n_touched);
         gd_hyper h_w = h;
         if (scaled) { /* the penalty's step on every weight, into scale; the gradient step at lr / scale */
-            double decay = 1 - h.lr * alpha;
+            double decay = 1 - h.lr * penalty;
+            h_w.weight_decay = 0;
             if (decay <= 0 || scale * decay < 1e-9) { /* scale would vanish or flip: apply it, then the decay */
                 SFX(gd_unscale)(m, d, &scale);
                 if (decay <= 0)
@@ -589,7 +616,7 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
         const gd_scratch *x = &m->scratch[tid];
         double sum = 0; /* local: the threads' entries of totals and last_step share cache lines */
         double u = m->l1_u ? *m->l1_u : 0; /* the cumulative L1 penalty as this thread sees it: its steps count nt */
-        int replicated = m->n_hot > 0 && batch_size == 1 && m->l1 == 0 && !m->avg_w;
+        int replicated = m->n_hot > 0 && batch_size == 1 && m->l1 == 0 && !m->avg_w && m->clip_norm == 0;
         if (replicated)
             SFX(gd_merge)(m, x, 1);
         for (int64_t start = lo, k = 1; start < hi; start += batch_size, s += nt, ++k) {
@@ -604,6 +631,8 @@ static double SFX(gd_epoch_hogwild)(const gd_model *m, const gd_data *d, const i
                     SFX(gd_merge)(m, x, 0);
             } else {
                 sum += SFX(gd_batch_gradient)(m, d, x, order, start, end, hi, 1, alpha, noise_sd[s], &n_touched);
+                if (m->clip_norm > 0)
+                    h.grad_scale = SFX(gd_clip_factor)(m, d, x, order[start], end - start, n_touched);
                 u += m->l1 * h.lr * nt;
                 SFX(gd_batch_step)(m, d, x, order[start], end - start, n_touched, &h, &h, 1, u);
             }

@@ -24,6 +24,8 @@ cdef extern from "kernels.h" nogil:
         void *const *param
         const void *const *grad
         void *const *slot[GD_MAX_SLOTS]
+        int64_t n_groups
+        const int64_t *group
 
     ctypedef struct gd_csr:
         int64_t n_rows, n_cols
@@ -115,6 +117,7 @@ cdef extern from "linear.h" nogil:
         int rule, loss, is_double, fit_intercept
         double epsilon
         double intercept_scale
+        double clip_norm
         int64_t n_outputs
         void *w
         void *b

@@ -182,8 +182,9 @@ cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 
     Pointers to the parameters and slots are taken once, here; the arrays are kept alive by this object.
-    ``step`` takes the gradients (validated, C-contiguous, same dtype and shapes), the hyperparameters (one
-    Hyperparameters) and the step number.
+    ``groups``: the param group of each array, in [0, n_groups) (None: all in the one group). ``step`` takes the gradients
+    (validated, C-contiguous, same dtype and shapes), the hyperparameters (one Hyperparameters, or a tuple of
+    one per group) and the step number.
     """
     cdef int rule, is_double, type_num
     cdef list params
@@ -193,15 +194,20 @@ cdef class DenseBatch:
     cdef void **param
     cdef const void **grad
     cdef void **slots
+    cdef int64_t *group
+    cdef gd_hyper *rows  # a step's hyperparameters, one row per group
     cdef Py_ssize_t n_spans
     cdef char **span_start  # byte ranges written by a step (params and slots), sorted and disjoint
     cdef char **span_end
 
-    def __cinit__(self, int rule, list params, list states):
+    def __cinit__(self, int rule, list params, list states, groups=None, int64_t n_groups=1):
         cdef Py_ssize_t n = len(params), i, k
         cdef int n_slots = gd_rule_slots(rule)
         if n_slots < 0 or len(states) != n:
             raise ValueError("DenseBatch: unknown rule or states not one tuple per param")
+        groups = [0] * n if groups is None else [int(k) for k in groups]
+        if len(groups) != n or n_groups < 1 or any(not 0 <= k < n_groups for k in groups):
+            raise ValueError("DenseBatch: groups must be one index in [0, n_groups) per param")
         self.rule = rule
         self.type_num = cnp.PyArray_TYPE(<cnp.ndarray?>params[0]) if n else cnp.NPY_FLOAT
         self.is_double = self.type_num == cnp.NPY_DOUBLE
@@ -211,17 +217,22 @@ cdef class DenseBatch:
         self.param = <void **>malloc(max(n, 1) * sizeof(void *))
         self.grad = <const void **>malloc(max(n, 1) * sizeof(void *))
         self.slots = <void **>malloc(max(n * n_slots, 1) * sizeof(void *))
-        if not (self.size and self.param and self.grad and self.slots):
+        self.group = <int64_t *>malloc(max(n, 1) * sizeof(int64_t))
+        self.batch.n_groups = n_groups
+        self.rows = <gd_hyper *>malloc(self.batch.n_groups * sizeof(gd_hyper))
+        if not (self.size and self.param and self.grad and self.slots and self.group and self.rows):
             raise MemoryError()
         for i in range(n):
             self.size[i] = cnp.PyArray_SIZE(<cnp.ndarray?>params[i])
             self.param[i] = cnp.PyArray_DATA(<cnp.ndarray?>params[i])
+            self.group[i] = groups[i]
             for k in range(n_slots):
                 self.slots[k * n + i] = cnp.PyArray_DATA(<cnp.ndarray?>states[i][k])
         self.batch.n_arrays = n
         self.batch.size = self.size
         self.batch.param = self.param
         self.batch.grad = self.grad
+        self.batch.group = self.group if self.batch.n_groups > 1 else NULL
         for k in range(GD_MAX_SLOTS):
             self.batch.slot[k] = &self.slots[k * n] if k < n_slots else NULL
         self._index_written_spans(params + [s for slots in states for s in slots])
@@ -240,6 +251,8 @@ cdef class DenseBatch:
 
     def __dealloc__(self):
         free(self.size)
+        free(self.group)
+        free(self.rows)
         free(self.param)
         free(<void *>self.grad)
         free(self.slots)
@@ -296,21 +309,33 @@ cdef class DenseBatch:
                 return False
         return True
 
-    def step(self, list grads, Hyperparameters hyper not None, int64_t t):
-        """Step t (counting from 1) of every param from its gradient, with hyper's hyperparameters."""
+    def step(self, list grads, hyper, int64_t t):
+        """Step t (counting from 1) of every param from its gradient, with hyper's hyperparameters (one
+        Hyperparameters, or a tuple of one per group)."""
         if len(grads) != self.batch.n_arrays:
             raise ValueError("DenseBatch.step: one gradient per param")
         self._step(grads, hyper, t)
 
-    cdef void _step(self, list grads, Hyperparameters hyper, int64_t t):
+    cdef int _step(self, list grads, hyper, int64_t t) except -1:
         cdef Py_ssize_t i
-        cdef gd_hyper h = _at_step(hyper, t)
+        cdef int code
+        if type(hyper) is Hyperparameters and self.batch.n_groups == 1:
+            self.rows[0] = _at_step(<Hyperparameters>hyper, t)
+        elif type(hyper) is tuple and len(<tuple>hyper) == self.batch.n_groups:
+            for i in range(self.batch.n_groups):
+                self.rows[i] = _at_step(<Hyperparameters?>(<tuple>hyper)[i], t)
+        else:
+            raise TypeError(f"DenseBatch.step: hyper must be one Hyperparameters per group "
+                            f"({self.batch.n_groups}), a tuple where there are several")
         for i in range(self.batch.n_arrays):
             self.grad[i] = cnp.PyArray_DATA(<cnp.ndarray>grads[i])
         with nogil:
-            gd_dense_step(self.rule, self.is_double, &self.batch, &h)
+            code = gd_dense_step(self.rule, self.is_double, &self.batch, self.rows)
+        if code:
+            raise MemoryError("DenseBatch.step: no memory for the groups' coefficients")
+        return 0
 
-    def counted_step(self, grads, Hyperparameters hyper not None, StepCounter counter not None, set stale):
+    def counted_step(self, grads, hyper, StepCounter counter not None, set stale):
         """An optimizer's fast path, under its counter's lock: when the gradients (a list, or one ndarray for a
         batch of one param) are ready and no parameter is stale (``stale``: the exact sparse mode's, empty),
         step counter.t + 1 and count it; True if it stepped. In C, so that the lock costs no Python call."""
@@ -322,8 +347,8 @@ cdef class DenseBatch:
         try:
             if len(stale) or not self._ready(<list>grads):
                 return False
+            self._step(grads, hyper, counter.t + 1)
             counter.t += 1
-            self._step(grads, hyper, counter.t)
             return True
         finally:
             counter.give()
@@ -506,7 +531,8 @@ cdef class LinearModel:
     scratch set per thread (dicts of the buffers linear.h lists; "table" an int32 array of a power-of-two size),
     pointers taken once; with l1 > 0, l1_u (one float64) and, for the fixed-rate rules, l1_q (like W); with
     averaging, avg_w, avg_b (like W and b) and, on CSR data, avg_stamp (n_features int64); with w_scale (one
-    float64), SGD's scaled W is left scaled between calls (linear.h: gd_model.w_scale); for Hogwild!'s hot
+    float64), SGD's scaled W is left scaled between calls (linear.h: gd_model.w_scale); clip_norm > 0: each step's
+    gradient scaled to that global norm at most (0: none); for Hogwild!'s hot
     features, hot_bits (n_features bits, uint64 words), hot_slot (n_features int32) and hot_features (int64). All of one dtype, C-contiguous, checked by
     the caller."""
     cdef gd_model model
@@ -516,7 +542,8 @@ cdef class LinearModel:
                   list scratch, bint fit_intercept, double intercept_scale, hot_bits=None, hot_slot=None,
                   hot_features=None,
                   int64_t merge_every=1, double epsilon=0.0, double l1=0.0, l1_u=None, l1_q=None,
-                  avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1, w_scale=None):
+                  avg_w=None, avg_b=None, avg_stamp=None, int64_t avg_start=1, w_scale=None,
+                  double clip_norm=0.0):
         cdef int t
         self.keep_alive = (w, b, w_slots, b_slots, scratch, hot_bits, hot_slot, hot_features, l1_u, l1_q, avg_w,
                            avg_b, avg_stamp, w_scale)
@@ -529,6 +556,7 @@ cdef class LinearModel:
         self.model.avg_stamp = NULL if avg_stamp is None else <int64_t *>cnp.PyArray_DATA(<cnp.ndarray?>avg_stamp)
         self.model.rule, self.model.loss, self.model.fit_intercept = rule, loss, fit_intercept
         self.model.intercept_scale, self.model.epsilon = intercept_scale, epsilon
+        self.model.clip_norm = clip_norm
         self.model.is_double = cnp.PyArray_TYPE(w) == cnp.NPY_DOUBLE
         self.model.n_outputs = cnp.PyArray_SIZE(b)
         self.model.w, self.model.b = cnp.PyArray_DATA(w), cnp.PyArray_DATA(b)

@@ -253,20 +253,20 @@ def param(p, name):
     return p
 
 
-def params(ps):
+def params(ps, name="params"):
     """The parameters of an optimizer as ndarrays: an ndarray or CPU torch tensor, or a non-empty list, tuple or
     iterator of them (such as a torch module's ``parameters()``), not overlapping; and the objects given."""
-    if isinstance(ps, np.ndarray) or torch_array(ps, "params") is not ps:
+    if isinstance(ps, np.ndarray) or torch_array(ps, name) is not ps:
         ps = [ps]
     elif isinstance(ps, (list, tuple)) or (hasattr(ps, "__next__") and hasattr(ps, "__iter__")):
         ps = list(ps)
     else:
-        raise TypeError(f"params must be a numpy.ndarray or torch tensor, or a list of them, got "
+        raise TypeError(f"{name} must be a numpy.ndarray or torch tensor, or a list of them, got "
                         f"{type(ps).__name__}")
     if not ps:
-        raise ValueError("params is empty")
-    arrays = [param(p, f"params[{i}]") for i, p in enumerate(ps)]
-    disjoint(arrays, [f"params[{i}]" for i in range(len(ps))])
+        raise ValueError(f"{name} is empty")
+    arrays = [param(p, f"{name}[{i}]") for i, p in enumerate(ps)]
+    disjoint(arrays, [f"{name}[{i}]" for i in range(len(ps))])
     return arrays, ps
 
 

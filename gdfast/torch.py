@@ -125,7 +125,7 @@ class _GdOptimizer(torch.optim.Optimizer):
             if self._counts_steps:
                 self.state[p]["step"] = torch.tensor(float(opt.t))
             if opt.rule.name == "nadam":
-                self.state[p]["mu_product"] = torch.tensor(opt._mu_product)
+                self.state[p]["mu_product"] = torch.tensor(opt._groups[0].mu_product)
 
     def load_state_dict(self, state_dict):
         """torch's load (a torch.optim checkpoint of the same optimizer, or one of these), then each parameter's
@@ -163,7 +163,7 @@ class _GdOptimizer(torch.optim.Optimizer):
                 slot[...] = loaded[name].detach().cpu().numpy()
         opt._t = int(loaded.get("step", 0))
         if "mu_product" in loaded:
-            opt._mu_product = float(loaded["mu_product"])
+            opt._groups[0].mu_product = float(loaded["mu_product"])
         self._expose(p, opt)
 
 

@@ -36,7 +36,7 @@ def test_nadam_schedule_travels_with_the_step():
     opt = gd.Nadam([w], convention="torch")
     opt.step(np.ones(3))
     h = opt._arguments(2)
-    assert h.mu_product == opt._mu_product * h.mu and 0 < h.mu < h.mu_next < 1
+    assert h.mu_product == opt._groups[0].mu_product * h.mu and 0 < h.mu < h.mu_next < 1
     assert "mu_product=" in repr(h)
 
 

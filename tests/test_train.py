@@ -19,7 +19,8 @@ def classification(n=60, d=6, seed=0, sparse=False, dtype=np.float64):
 def numpy_run(rule, X, y, batch_size, epochs, alpha, hyper, sparse):
     """Logistic regression by the optimizer API: one opt.step per batch, in order (no shuffling), the gradient
     from NumPy; on CSR data a RowSparse gradient of the touched features (the lazy convention of the penalty),
-    but for SGD, whose penalty reaches every weight (fit scales W)."""
+    but for SGD, whose penalty and weight decay reach every weight (fit scales W), unless it clips."""
+    lazy = rule != "sgd" or "clip_norm" in hyper or "clip_value" in hyper
     Xd = X.toarray() if sparse else X
     n, d = Xd.shape
     W, b = np.zeros((d, 1), X.dtype), np.zeros(1, X.dtype)
@@ -31,7 +32,7 @@ def numpy_run(rule, X, y, batch_size, epochs, alpha, hyper, sparse):
             dz = -sb / (1 + np.exp(sb * (Xb @ W[:, 0] + b[0])))
             gW = (Xb.T @ dz / len(sb))[:, None] + alpha * W
             gb = np.array([dz.mean()], X.dtype)
-            if sparse and rule != "sgd":
+            if sparse and lazy:
                 rows = np.flatnonzero((X[start:start + batch_size] != 0).sum(axis=0))
                 opt.step([gd.RowSparse(rows, gW[rows].astype(X.dtype)), gb])
             else:
@@ -51,6 +52,39 @@ def test_epoch_loop_takes_the_optimizer_steps(rule, batch_size, sparse):
     np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-11)
     assert model.optimizer_.t == 3 * -(-X.shape[0] // (batch_size or X.shape[0]))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch_size", [1, 7], ids=["sgd", "minibatch"])
+@pytest.mark.parametrize("options", [dict(clip_norm=0.05), dict(clip_value=0.02),
+                                     dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
+                                     dict(clip_norm=0.05, weight_decay=0.1)], ids=lambda o: "-".join(o))
+@pytest.mark.parametrize("rule", ["sgd", "momentum", "adagrad", "adam"])
+def test_epoch_loop_clips_and_decays_as_the_optimizer(rule, options, batch_size, sparse):
+    """Gradient clipping (the global norm over W's and b's gradients of each step, in C; each coordinate) and
+    weight decay in fit's epoch loop equal the optimizer's steps with those options; and the clipping changes
+    the fit (it is not ignored)."""
+    X, y = classification(sparse=sparse)
+    hyper = dict(lr=0.5, **options)
+    model = gd.fit("logistic", X, y, rule, batch_size=batch_size, epochs=3, alpha=0.01, shuffle=False,
+                   intercept_scale=1.0, progress=False, n_threads=1, **hyper)
+    W, b = numpy_run(rule, X, y, batch_size, 3, 0.01, hyper, sparse)
+    np.testing.assert_allclose(model.coef_[0], W[:, 0], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-11)
+    plain = gd.fit("logistic", X, y, rule, batch_size=batch_size, epochs=3, alpha=0.01, shuffle=False,
+                   intercept_scale=1.0, progress=False, n_threads=1, lr=0.5)
+    assert np.abs(plain.coef_ - model.coef_).max() > 1e-3
+
+
+def test_hogwild_epochs_clip_each_step():
+    """Two Hogwild! threads on CSR data: each step of SGD moves W by at most lr * clip_norm, so after n steps from
+    zero ||W|| <= n lr clip_norm (far below the unclipped fit's norm)."""
+    X, y = classification(n=400, d=30, sparse=True)
+    fit = dict(batch_size=1, epochs=1, shuffle=False, progress=False, n_threads=2, fit_intercept=False, lr=0.5)
+    clipped = gd.fit("logistic", X, y, "sgd", clip_norm=1e-3, **fit)
+    plain = gd.fit("logistic", X, y, "sgd", **fit)
+    assert np.linalg.norm(clipped.coef_) <= 400 * 0.5 * 1e-3 + 1e-12
+    assert np.linalg.norm(plain.coef_) > 10 * np.linalg.norm(clipped.coef_)
 
 
 def test_float32_trains_in_float32():

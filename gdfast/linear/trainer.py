@@ -48,7 +48,12 @@ _DOC_OPTIONS = """
     left out of the epoch (it takes no step and counts none).
     optimizer: a rule's name ("sgd", "adam", ... see gd.OPTIMIZERS) with its ``**hyperparameters`` (lr=...); None
     (the default): Adam at lr 0.01 for a classification loss, SGD at lr 0.01 for a regression loss (FIT_DEFAULTS,
-    measured in bench/results/defaults.md), or init's rule.
+    measured in bench/results/defaults.md), or init's rule. The optimizers' options go with them: clip_norm (each
+    step's gradient of W and b, its L2 penalty term and noise included, scaled to that global norm at most, as
+    torch.nn.utils.clip_grad_norm_; computed in the C loop), clip_value, weight_decay and
+    decoupled_weight_decay. SGD on sparse X applies its penalty and weight decay to every weight at each step
+    (a scale of W), except with clipping, which takes the gradient with its penalty term: then to the weights
+    the step touches, as every other rule does.
     batch_size: None for batch gradient descent (all n examples per step), 1 for stochastic, b for mini-batches
     of b; "auto" (the default): 32 for a classification loss, 1 for a regression loss. Each step minimises the mean loss of its batch plus the penalty: alpha/2 ||W||^2 (penalty "l2", the
     default), alpha ||W||_1 ("l1"), alpha (l1_ratio ||W||_1 + (1 - l1_ratio)/2 ||W||^2) ("elasticnet", scikit-learn's
@@ -449,7 +454,7 @@ class Trainer:
             self._opt._kernel_id, _kernels.LOSSES[self.loss], self._W, self._b, *_slots(self._opt), self._scratches,
             self.fit_intercept, self.intercept_scale, **(self._hot.kernel_args() if self._hot else {}),
             epsilon=self.epsilon, l1=self._l1, avg_start=self.average or 1, w_scale=self._w_scale,
-            **self.model._penalty_state)
+            clip_norm=self._opt.clip_norm or 0.0, **self.model._penalty_state)
 
     def _penalty_arrays(self, W, b, d, kept):
         """The L1 penalty's and the averages' arrays (gd_model's l1_u, l1_q, avg_w, avg_b, avg_stamp), continued

@@ -4,6 +4,7 @@ An optimizer validates its inputs, owns the state buffers (named by the survey's
 and hands whole lists of arrays to one C call per dtype. It never loops over elements itself.
 """
 import inspect
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -20,9 +21,14 @@ class Optimizer:
 
     Parameters
     ----------
-    params : ndarray or list of ndarray
+    params : ndarray or list of ndarray, or list of dict
         float32/float64, C-contiguous, writeable, not sharing memory. Updated in place by :meth:`step`. CPU
         torch tensors (and a module's ``parameters()``) are stepped in their own memory, without a copy.
+        Param groups, as torch.optim takes them: a list of dicts, each with ``"params"`` (as above) and any of
+        the rule's hyperparameters and ``weight_decay``, which override the keyword arguments for those params
+        (``gd.Adam([{"params": [E], "lr": 1e-2}, {"params": [b], "weight_decay": 0}], lr=1e-3)``); the
+        params are the groups' in order. Still one C call per dtype: each array takes its group's row of
+        hyperparameters. See :attr:`param_groups`.
     check_finite : bool
         Raise FloatingPointError on a NaN/Inf gradient, before anything is written.
     clip_norm : float > 0 or None
@@ -80,23 +86,19 @@ class Optimizer:
 
     def __init__(self, params, *, convention="survey", check_finite=False, sparse="lazy", clip_norm=None,
                  clip_value=None, weight_decay=0.0, decoupled_weight_decay=False, **hyperparameters):
-        self._params, self._given = _validate.params(params)
+        self._params, self._given, self._group_of, group_options = _param_groups(params)
         sparse = _validate.SPARSE_MODES.checked("sparse", sparse)
         self.clip_norm, self.clip_value = _validate.check(
             OPTIONS, {"clip_norm": clip_norm, "clip_value": clip_value}).values()
-        self._weight_decay = self._checked_weight_decay(weight_decay)
         self._decoupled = _validate.flag("decoupled_weight_decay", decoupled_weight_decay)
         self._form = _validate.convention(self.rule, convention, sparse)
-        given = {name: value for name, value in hyperparameters.items() if value is not None}
-        self._hyper = _validate.hyperparameters(self.rule, given, self._form)
-        self._kernel_args = self._arguments_for(self._hyper)
-        self._mu_product = 1.0  # Nadam's momentum schedule (convention "torch" or "keras"): mu_1 ... mu_t
+        given = {"weight_decay": weight_decay, **hyperparameters}
+        self._groups = [self._group({**given, **options}, where) for where, options in group_options]
+        self._rebuild_arguments()
         self._mu_product_dtype = None  # float32: kept as torch keeps it under its float32 default (gdfast.torch)
         self.check_finite = bool(check_finite)
         self._steps = StepCounter()  # t and the lock that serializes steps from several threads
-        init = [self._hyper[self._form.init[name]] if name in self._form.init else 0.0 for name in self.rule.slots]
-        self._state = [tuple(np.zeros_like(p) if value == 0 else np.full_like(p, value) for value in init)
-                       for p in self._params]
+        self._state = [self._initial_state(p, self._groups[k].hyper) for p, k in zip(self._params, self._group_of)]
         self._batches = self._make_batches(range(len(self._params)))
         # The one C call of a dense step, where there is one and no per-step schedule to compute first.
         self._fast = self._batches[0][1] if len(self._batches) == 1 and not self._form.schedule else None
@@ -107,30 +109,88 @@ class Optimizer:
         """The C kernel this optimizer's convention runs (csrc/kernels.def)."""
         return self._form.kernel_id
 
+    def _group(self, given, where):
+        """A param group's settings from the keyword arguments overridden by its dict's (None: the default);
+        ``where`` names the group's dict in an error ("" where there are no dicts)."""
+        given = {name: value for name, value in given.items() if value is not None}
+        try:
+            weight_decay = self._checked_weight_decay(given.pop("weight_decay", 0.0))
+            return _Group(_validate.hyperparameters(self.rule, given, self._form), weight_decay)
+        except (TypeError, ValueError) as e:
+            if not where:
+                raise
+            raise type(e)(f"{where}: {e}") from None
+
+    def _initial_state(self, p, hyper):
+        """The state buffers of param p at step 0 (its group's initial accumulator value, where the rule has one)."""
+        init = [hyper[self._form.init[name]] if name in self._form.init else 0.0 for name in self.rule.slots]
+        return tuple(np.zeros_like(p) if value == 0 else np.full_like(p, value) for value in init)
+
     def _make_batches(self, indices):
         """One C batch per dtype for these params: (their indices, or None for all params, DenseBatch)."""
         by_dtype = {}
         for i in indices:
             by_dtype.setdefault(self._params[i].dtype, []).append(i)
         whole = len(by_dtype) == 1 and len(indices) == len(self._params)
+        n_groups = len(self._groups)
         return [(None if whole else idx,
-                 DenseBatch(self._kernel_id, [self._params[i] for i in idx], [self._state[i] for i in idx]))
+                 DenseBatch(self._kernel_id, [self._params[i] for i in idx], [self._state[i] for i in idx],
+                            [self._group_of[i] for i in idx] if n_groups > 1 else None, n_groups))
                 for idx in by_dtype.values()]
 
-    def _arguments_for(self, hyper, schedule=NO_SCHEDULE, grad_scale=1.0):
-        return kernel_arguments(hyper, schedule, grad_scale, self.clip_value, self._weight_decay, self._decoupled)
+    def _arguments_for(self, group, schedule=NO_SCHEDULE, grad_scale=1.0):
+        return kernel_arguments(group.hyper, schedule, grad_scale, self.clip_value, group.weight_decay,
+                                self._decoupled)
+
+    def _rebuild_arguments(self):
+        """Each group's kernel arguments, after a setting changed; ``_kernel_args`` is what a batch's step takes:
+        the one group's Hyperparameters, or a tuple of one per group."""
+        for group in self._groups:
+            group.args = self._arguments_for(group)
+        self._kernel_args = _rows(tuple(group.args for group in self._groups))
+
+    def _row(self, args, i):
+        """Param i's row of a step's kernel arguments."""
+        return args[self._group_of[i]] if type(args) is tuple else args
+
+    @property
+    def param_groups(self):
+        """The param groups (one, of every param, unless groups were given), torch's form: live views with
+        ``"params"`` and the group's hyperparameters and ``weight_decay``; setting one
+        (``opt.param_groups[0]["lr"] = 0.1``) checks it and uses it from the next step."""
+        return [ParamGroup(self, k) for k in range(len(self._groups))]
+
+    def _shared(self, name):
+        """The value of setting ``name`` in every group (an AttributeError where the groups differ)."""
+        values = {group.setting(name) for group in self._groups}
+        if len(values) > 1:
+            raise AttributeError(f"{name} differs between the {len(self._groups)} param groups: read "
+                                 f"param_groups[k][{name!r}]")
+        return values.pop()
+
+    def _set(self, name, value, groups):
+        """Set a hyperparameter or the weight decay in these groups (checked first), from the next step."""
+        if name == "weight_decay":
+            value = self._checked_weight_decay(value)
+        elif name in CONSTRUCTION_ONLY:
+            raise AttributeError(f"{name} sets the initial state; it is read-only after construction")
+        else:
+            value = _validate.hyperparameter(name, value)
+        with self._steps:
+            self._flush()  # exact sparse mode: skipped steps are replayed with the values they had
+            for k in groups:
+                self._groups[k].set(name, value)
+            self._rebuild_arguments()
 
     @property
     def weight_decay(self):
-        """lambda of the weight decay (0: none); checked when set, used from the next step."""
-        return self._weight_decay
+        """lambda of the weight decay (0: none); checked when set, used from the next step (in every group:
+        param_groups sets one)."""
+        return self._shared("weight_decay")
 
     @weight_decay.setter
     def weight_decay(self, value):
-        value = self._checked_weight_decay(value)
-        self.flush()  # exact sparse mode: skipped steps are replayed with the decay they had
-        self._weight_decay = value
-        self._kernel_args = self._arguments_for(self._hyper)
+        self._set("weight_decay", value, range(len(self._groups)))
 
     def _checked_weight_decay(self, value):
         value = _validate.check(OPTIONS, {"weight_decay": value})["weight_decay"]
@@ -145,16 +205,21 @@ class Optimizer:
         return self._decoupled
 
     def _arguments(self, t, grads=(), scale=None):
-        """The kernel arguments of step t: the hyperparameters, Nadam's momentum schedule at t, and the global
-        norm's factor of these (checked) gradients, unless a factor is given (a norm over more arrays than this
-        optimizer's: gdfast.torch's)."""
+        """The kernel arguments of step t (one row per group): the hyperparameters, Nadam's momentum schedule at
+        t, and the global norm's factor of these (checked) gradients, unless a factor is given (a norm over
+        more arrays than this optimizer's: gdfast.torch's)."""
         if scale is None:
             scale = 1.0 if self.clip_norm is None else _gradients.clip_factor(grads, self.clip_norm)
         if self._form.schedule or scale != 1.0:
-            schedule = (nadam_schedule(self._hyper, t, self._mu_product, self._mu_product_dtype)
-                        if self._form.schedule else NO_SCHEDULE)
-            return self._arguments_for(self._hyper, schedule, scale)
+            return _rows(tuple(self._arguments_for(group, self._schedule(group, t), scale)
+                               for group in self._groups))
         return self._kernel_args
+
+    def _schedule(self, group, t):
+        """A group's Nadam momentum schedule at step t (convention "torch" or "keras"), else none."""
+        if not self._form.schedule:
+            return NO_SCHEDULE
+        return nadam_schedule(group.hyper, t, group.mu_product, self._mu_product_dtype)
 
     @property
     def sparse(self):
@@ -186,8 +251,9 @@ class Optimizer:
 
     @property
     def hyperparameters(self):
-        """A copy of the current hyperparameters."""
-        return dict(self._hyper)
+        """A copy of the current hyperparameters (an AttributeError where param groups differ in one: see
+        param_groups)."""
+        return {name: self._shared(name) for name in self._groups[0].hyper}
 
     @property
     def state(self):
@@ -225,17 +291,18 @@ class Optimizer:
             _gradients.finite(grads)
         dense = [i for i, g in enumerate(grads) if not isinstance(g, _gradients.SparseGradient)]
         for i in dense:  # exact mode: a dense step starts from an up-to-date parameter
-            self._sparse.flush(i, self._kernel_args, self._t)
+            self._sparse.flush(i, self._row(self._kernel_args, i), self._t)
         t = self._t + 1
         args = self._arguments(t, grads, scale)
         for idx, batch in self._batches if len(dense) == len(grads) else self._make_batches(dense):
             batch.step(grads if idx is None else [grads[i] for i in idx], args, t)
         for i, g in enumerate(grads):
             if isinstance(g, _gradients.SparseGradient):
-                self._sparse.step(i, g, args, t)
+                self._sparse.step(i, g, self._row(args, i), t)
         self._t = t
         if self._form.schedule:
-            self._mu_product = args.mu_product
+            for group, row in zip(self._groups, args if type(args) is tuple else (args,)):
+                group.mu_product = row.mu_product
 
     def _checked_grads(self, grads):
         """Each gradient checked against its parameter: a contiguous ndarray or a SparseGradient, copied where it
@@ -264,23 +331,34 @@ class Optimizer:
 
     def _flush(self):
         for i in sorted(self._sparse.stale):
-            self._sparse.flush(i, self._kernel_args, self._t)
+            self._sparse.flush(i, self._row(self._kernel_args, i), self._t)
 
     def state_dict(self):
         """The optimizer's state as a flat dict of plain numbers and arrays (copies).
 
         Keys: ``rule``, ``convention``, ``t``, each hyperparameter, ``mu_product`` (Nadam with the "torch" or
         "keras" convention: the running product of its momentum schedule) and ``<slot>.<i>`` for the slots of
-        parameter i (e.g. ``m.0``, ``v.0``). It round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``.
-        In the exact sparse mode it flushes first, so every coordinate's counter is t and the state is exact.
+        parameter i (e.g. ``m.0``, ``v.0``). With several param groups, each hyperparameter, ``mu_product`` and
+        ``weight_decay`` is an array of one value per group, and ``group_of`` holds each parameter's group. It
+        round-trips through ``np.savez`` / ``np.load(allow_pickle=False)``. In the exact sparse mode it flushes
+        first, so every coordinate's counter is t and the state is exact.
         """
         with self._steps:
             self._flush()
             meta, arrays = self._encode()
-        out = {"rule": meta["rule"], "convention": meta["convention"], "t": meta["t"], **meta["hyperparameters"]}
-        if self._form.schedule:
-            out["mu_product"] = meta["mu_product"]
+            out = {"rule": meta["rule"], "convention": meta["convention"], "t": meta["t"], **self._group_entries()}
         out.update({name: a.copy() for name, a in arrays.items() if name.split(".")[0] in self.rule.slots})
+        return out
+
+    def _group_entries(self):
+        """The state dict's entries of the groups' settings: the hyperparameters (and Nadam's mu_product) as
+        numbers for one group; for several, of one value per group, weight_decay's too, and group_of."""
+        names = [*self._groups[0].hyper, *(["mu_product"] if self._form.schedule else [])]
+        if len(self._groups) == 1:
+            return {name: self._groups[0].setting(name) for name in names}
+        out = {name: np.array([group.setting(name) for group in self._groups])
+               for name in [*names, "weight_decay"]}
+        out["group_of"] = np.array(self._group_of, np.int64)
         return out
 
     # --- serialization: one encoding, used by state_dict, pickling and checkpoints (gdfast.checkpoint) ------
@@ -292,11 +370,13 @@ class Optimizer:
         ``params`` is false: an object that holds the parameters stores them itself), the slots ``<slot>.<i>``
         and the exact sparse mode's counters as they stand (nothing is flushed)."""
         sparse_meta, arrays = self._sparse.encode(prefix)
-        meta = {"rule": self.rule.name, "t": self._t, "hyperparameters": dict(self._hyper),
+        groups = [{"hyperparameters": dict(group.hyper), "weight_decay": group.weight_decay,
+                   "mu_product": group.mu_product, "n_params": self._group_of.count(k)}
+                  for k, group in enumerate(self._groups)]
+        meta = {"rule": self.rule.name, "t": self._t, "groups": groups,
                 "check_finite": self.check_finite, "clip_norm": self.clip_norm, "clip_value": self.clip_value,
-                "weight_decay": self._weight_decay, "decoupled_weight_decay": self._decoupled,
-                "n_params": len(self._params), "convention": self.convention,
-                "mu_product": self._mu_product, **sparse_meta}
+                "decoupled_weight_decay": self._decoupled, "n_params": len(self._params),
+                "convention": self.convention, **sparse_meta}
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
             if params:
                 arrays[f"{prefix}param.{i}"] = p
@@ -311,11 +391,14 @@ class Optimizer:
             raise ValueError(f"unknown rule {meta['rule']!r}")
         if params is None:
             params = [checkpoint.writeable(arrays[f"{prefix}param.{i}"]) for i in range(meta["n_params"])]
+        groups = meta.get("groups") or [{  # an encoding from before param groups
+            "hyperparameters": meta["hyperparameters"], "weight_decay": meta.get("weight_decay", 0.0),
+            "mu_product": meta.get("mu_product", 1.0), "n_params": meta["n_params"]}]
+        params, settings = _split(params, groups)
         opt = OPTIMIZERS[meta["rule"]](params, check_finite=meta["check_finite"], sparse=meta["sparse"],
                                        convention=meta.get("convention", "survey"), clip_norm=meta.get("clip_norm"),
-                                       clip_value=meta.get("clip_value"), weight_decay=meta.get("weight_decay", 0.0),
-                                       decoupled_weight_decay=meta.get("decoupled_weight_decay", False),
-                                       **meta["hyperparameters"])
+                                       clip_value=meta.get("clip_value"),
+                                       decoupled_weight_decay=meta.get("decoupled_weight_decay", False), **settings)
         for i, slots in enumerate(opt._state):
             for name, buf in zip(opt.rule.slots, slots):
                 src = arrays[f"{prefix}{name}.{i}"]
@@ -323,15 +406,18 @@ class Optimizer:
                     raise ValueError(f"slot {name}.{i} has shape {src.shape} and dtype {src.dtype}, its parameter "
                                      f"{buf.shape} and {buf.dtype}")
                 np.copyto(buf, src)
-        opt._t, opt._mu_product = _validate.check(
-            _STATE_SCALARS, {"t": meta["t"], "mu_product": meta.get("mu_product", 1.0)}).values()
+        opt._t = _validate.check(_STATE_SCALARS, {"t": meta["t"]})["t"]
+        for group, encoded in zip(opt._groups, groups):
+            group.mu_product = _validate.check(_STATE_SCALARS, {"mu_product": encoded["mu_product"]})["mu_product"]
+        opt._rebuild_arguments()
         opt._sparse.restore(meta, arrays, prefix)
         return opt
 
     def load_state_dict(self, state):
         """Restore a :meth:`state_dict` (a dict or a loaded .npz). Everything is checked before anything is
-        written; slots must have their parameter's dtype and shape exactly, and the convention must be this
-        optimizer's (a state without one, saved before conventions existed, is the survey's)."""
+        written; slots must have their parameter's dtype and shape exactly, the param groups must be this
+        optimizer's, and the convention too (a state without one, saved before conventions existed, is the
+        survey's)."""
         keys = set(state.keys())
         rule = str(np.asarray(state["rule"])) if "rule" in keys else self.rule.name
         if rule != self.rule.name:
@@ -340,14 +426,44 @@ class Optimizer:
         if convention != self._form.convention:
             raise ValueError(f"state is of convention {convention!r}, this optimizer's is "
                              f"{self._form.convention!r}: build it with convention={convention!r}")
-        scalars = ["t", *self._hyper, *(["mu_product"] if self._form.schedule else [])]
-        expected = {"rule", *scalars, *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
+        entries = self._group_entries()
+        expected = {"rule", "t", *entries,
+                    *(f"{name}.{i}" for i in range(len(self._params)) for name in self.rule.slots)}
         keys.discard("convention")
         if keys != expected:
             raise ValueError(f"state does not match this {type(self).__name__}: missing {sorted(expected - keys)}, "
                              f"unexpected {sorted(keys - expected)}")
-        hyper = _validate.check(_STATE_SCALARS, {name: _scalar(state[name]) for name in scalars}, "state[{!r}]")
-        t, mu_product = hyper.pop("t"), hyper.pop("mu_product", 1.0)
+        t = _validate.check(_STATE_SCALARS, {"t": _scalar(state["t"])}, "state[{!r}]")["t"]
+        groups = self._loaded_groups(state, entries)
+        sources = self._loaded_slots(state)
+        with self._steps:
+            for buf, src in sources:
+                np.copyto(buf, src)
+            self._sparse.forget()
+            self._t, self._groups = t, groups
+            self._rebuild_arguments()
+
+    def _loaded_groups(self, state, entries):
+        """The groups' settings of a state dict with these entries (see _group_entries), checked."""
+        n = len(self._groups)
+        if n == 1:
+            rows = [{name: _scalar(state[name]) for name in entries}]
+        else:
+            if not np.array_equal(np.asarray(state["group_of"]), entries.pop("group_of")):
+                raise ValueError(f"state['group_of'] is {np.asarray(state['group_of']).tolist()}, this optimizer's "
+                                 f"param groups are {self._group_of}")
+            columns = {name: _vector(state[name], n, f"state[{name!r}]") for name in entries}
+            rows = [{name: column[k] for name, column in columns.items()} for k in range(n)]
+        groups = []
+        for k, row in enumerate(rows):
+            row = _validate.check(_STATE_SCALARS, row, "state[{!r}]")
+            mu_product = row.pop("mu_product", 1.0)
+            weight_decay = self._checked_weight_decay(row.pop("weight_decay", self._groups[k].weight_decay))
+            groups.append(_Group(row, weight_decay, mu_product))
+        return groups
+
+    def _loaded_slots(self, state):
+        """(buffer, source) of every slot of a state dict, each checked against its parameter."""
         sources = []
         for i, (p, slots) in enumerate(zip(self._params, self._state)):
             for name, buf in zip(self.rule.slots, slots):
@@ -357,16 +473,15 @@ class Optimizer:
                 if src.shape != p.shape:
                     raise ValueError(f"state['{name}.{i}'] has shape {src.shape}, its parameter {p.shape}")
                 sources.append((buf, src))
-        with self._steps:
-            for buf, src in sources:
-                np.copyto(buf, src)
-            self._sparse.forget()
-            self._t, self._hyper, self._kernel_args, self._mu_product = t, hyper, self._arguments_for(hyper), mu_product
+        return sources
 
     def __repr__(self):
-        hyper = ", ".join(f"{k}={v:g}" for k, v in self._hyper.items())
+        if len(self._groups) == 1:
+            settings = ", ".join(f"{k}={v:g}" for k, v in self._groups[0].hyper.items())
+        else:
+            settings = f"{len(self._groups)} param groups"
         convention = "" if self._form.convention == "survey" else f", convention={self._form.convention!r}"
-        return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {hyper}{convention})"
+        return f"{type(self).__name__}({len(self._params)} params, t={self._t}, {settings}{convention})"
 
     def save(self, path):
         """Write the parameters, the state, the step count and the exact sparse mode's counters (as they stand:
@@ -386,7 +501,122 @@ OPTIONS = {"clip_norm": _validate.NoneOr(_validate.Real(0, None, "neither")),
 
 # The numbers of a state dict: the step count (0: no step yet), the hyperparameters and Nadam's running product
 # of its momentum schedule (a product of factors in [0, 1]).
-_STATE_SCALARS = {"t": _validate.Integer(0), "mu_product": _validate.Real(0, 1), **_validate.HYPERPARAMETER_RANGES}
+_STATE_SCALARS = {"t": _validate.Integer(0), "mu_product": _validate.Real(0, 1),
+                  "weight_decay": _validate.NONNEGATIVE, **_validate.HYPERPARAMETER_RANGES}
+
+
+class _Group:
+    """One param group's settings: the rule's hyperparameters, the weight decay, Nadam's running product of its
+    momentum schedule (convention "torch" or "keras": mu_1 ... mu_t) and its kernel arguments (built by the
+    optimizer from the others)."""
+
+    __slots__ = ("hyper", "weight_decay", "mu_product", "args")
+
+    def __init__(self, hyper, weight_decay, mu_product=1.0):
+        self.hyper, self.weight_decay, self.mu_product, self.args = hyper, weight_decay, mu_product, None
+
+    def setting(self, name):
+        return getattr(self, name) if name in ("weight_decay", "mu_product") else self.hyper[name]
+
+    def set(self, name, value):
+        if name == "weight_decay":
+            self.weight_decay = value
+        else:
+            self.hyper[name] = value
+
+
+class ParamGroup(MutableMapping):
+    """A live view of one of an optimizer's param groups, as torch.optim's param_groups entries: ``"params"``
+    (the group's parameters as given; read-only), the rule's hyperparameters and ``"weight_decay"``. Setting
+    a value checks it and uses it from the optimizer's next step; keys cannot be added or deleted."""
+
+    def __init__(self, optimizer, index):
+        self._optimizer, self._index = optimizer, index
+
+    def _names(self):
+        return ["params", *self._optimizer._groups[self._index].hyper, "weight_decay"]
+
+    def __getitem__(self, key):
+        opt = self._optimizer
+        if key == "params":
+            return [p for p, k in zip(opt._given, opt._group_of) if k == self._index]
+        if key not in self._names():
+            raise KeyError(key)
+        return opt._groups[self._index].setting(key)
+
+    def __setitem__(self, key, value):
+        if key == "params":
+            raise TypeError("a param group's params are set at construction")
+        if key not in self._names():
+            raise KeyError(f"{key!r}: a param group of {type(self._optimizer).__name__} has {self._names()}")
+        self._optimizer._set(key, value, [self._index])
+
+    def __delitem__(self, key):
+        raise TypeError("a param group's keys cannot be deleted")
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+    def __repr__(self):
+        return f"ParamGroup({ {k: (f'<{len(v)} params>' if k == 'params' else v) for k, v in self.items()} })"
+
+
+def _param_groups(params):
+    """(arrays, objects given, group of each, per group (its name in errors, its dict's settings)) of an
+    optimizer's params: a list of dicts with "params" is param groups (torch's form), anything else one."""
+    if not (isinstance(params, (list, tuple)) and params and any(isinstance(g, dict) for g in params)):
+        arrays, given = _validate.params(params)
+        return arrays, given, [0] * len(arrays), [("", {})]
+    arrays, given, group_of, options = [], [], [], []
+    for k, group in enumerate(params):
+        if not isinstance(group, dict):
+            raise TypeError(f"params[{k}] must be a dict like the others (param groups), got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"params[{k}] has no 'params': a param group is a dict of 'params' and settings")
+        a, g = _validate.params(group["params"], f"params[{k}]['params']")
+        arrays += a
+        given += g
+        group_of += [k] * len(a)
+        options.append((f"params[{k}]", {name: v for name, v in group.items() if name != "params"}))
+    _validate.disjoint(arrays, [f"params[{k}]['params'][{i}]" for k, i in _positions(group_of)])
+    return arrays, given, group_of, options
+
+
+def _positions(group_of):
+    """(group, position within it) of each param."""
+    seen = {}
+    for k in group_of:
+        seen[k] = seen.get(k, -1) + 1
+        yield k, seen[k]
+
+
+def _split(params, groups):
+    """(params, keyword settings) of an encoding's param groups: one group's settings as keyword arguments, or
+    several as {"params", settings} dicts."""
+    settings = [{"weight_decay": group["weight_decay"], **group["hyperparameters"]} for group in groups]
+    if len(groups) == 1:
+        return params, settings[0]
+    out, start = [], 0
+    for group, setting in zip(groups, settings):
+        out.append({"params": params[start:start + group["n_params"]], **setting})
+        start += group["n_params"]
+    return out, {}
+
+
+def _rows(args):
+    """A step's kernel arguments as a batch takes them: one Hyperparameters for one group, else the tuple."""
+    return args[0] if len(args) == 1 else args
+
+
+def _vector(x, n, name):
+    """A state dict's array of one number per param group, as a list."""
+    x = np.asarray(x)
+    if x.shape != (n,):
+        raise ValueError(f"{name} must hold one value per param group ({n}), got shape {x.shape}")
+    return x.tolist()
 
 
 def _scalar(x):
@@ -398,23 +628,21 @@ def _scalar(x):
 
 
 def _hyperparameter_property(name):
-    def get(self):
-        try:
-            return self._hyper[name]
-        except KeyError:
+    def known(self):
+        if name not in self._groups[0].hyper:
             raise AttributeError(f"{type(self).__name__} with convention={self.convention!r} has no hyperparameter "
-                                 f"{name!r}; it takes {list(self._hyper)}") from None
+                                 f"{name!r}; it takes {list(self._groups[0].hyper)}")
+
+    def get(self):
+        known(self)
+        return self._shared(name)
 
     def set(self, value):
-        get(self)  # an AttributeError where this convention has no such hyperparameter
-        if name in CONSTRUCTION_ONLY:
-            raise AttributeError(f"{name} sets the initial state; it is read-only after construction")
-        value = _validate.hyperparameter(name, value)
-        self.flush()  # exact sparse mode: skipped steps are replayed with the values they had
-        self._hyper[name] = value
-        self._kernel_args = self._arguments_for(self._hyper)
+        known(self)
+        self._set(name, value, range(len(self._groups)))
 
-    return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step.")
+    return property(get, set, doc=f"The hyperparameter {name}; checked when set, used from the next step (in every "
+                                  "param group: param_groups sets one).")
 
 
 def _signature(rule, weight_decay=0.0, decoupled=False):
