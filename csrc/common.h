@@ -29,9 +29,11 @@
  * deletes its calls, so such a function must be GD_ALWAYS_INLINE. */
 #if defined(__GNUC__) || defined(__clang__)
 #define GD_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+#define GD_PREFETCH_WRITE(p) __builtin_prefetch((const void *)(p), 1, 3) /* for a line about to be written */
 #define GD_ALWAYS_INLINE static inline __attribute__((always_inline))
 #else
 #define GD_PREFETCH(p) ((void)(p))
+#define GD_PREFETCH_WRITE(p) ((void)(p))
 #define GD_ALWAYS_INLINE static inline
 #endif
 

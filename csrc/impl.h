@@ -343,6 +343,26 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
 #define GD_SHORT_ROW 16
 #endif
 
+/* Rows of a table are reached in the gradient's order, anywhere in it: each costs a memory latency and a TLB
+ * miss per array. Loading the parameter's and the state's elements of the row GD_ROWS_AHEAD rows on overlaps
+ * those waits. */
+#ifndef GD_ROWS_AHEAD
+#define GD_ROWS_AHEAD 8
+#endif
+GD_ALWAYS_INLINE void SFX(gd_prefetch_row)(const REAL *th, const REAL *s0, const REAL *s1, const REAL *s2,
+                                           int64_t j, int64_t n)
+{
+    for (int64_t k = 0; k < n; k += 64 / (int64_t)sizeof(REAL)) {
+        GD_PREFETCH_WRITE(th + j + k);
+        if (s0)
+            GD_PREFETCH_WRITE(s0 + j + k);
+        if (s1)
+            GD_PREFETCH_WRITE(s1 + j + k);
+        if (s2)
+            GD_PREFETCH_WRITE(s2 + j + k);
+    }
+}
+
 /* The lazy mode on used rows [lo, hi) of a row-sparse gradient: each a contiguous slice of the parameter,
  * stepped by the dense loop. Rows are distinct, so any split among threads is race-free. */
 #define GD_RULE(name, n_slots, work, catch_up)                                                              \
@@ -353,6 +373,8 @@ static void SFX(gd_sparse_step)(int rule, void *param, void *const *slots, const
         int64_t n = g->row_size;                                                                            \
         for (int64_t i = lo; i < hi; ++i) {                                                                 \
             int64_t j = gd_index(g->rows, g->rows_is_64, i) * n;                                            \
+            if (i + GD_ROWS_AHEAD < hi)                                                                     \
+                SFX(gd_prefetch_row)(th, s0, s1, s2, gd_index(g->rows, g->rows_is_64, i + GD_ROWS_AHEAD) * n, n); \
             if (n >= GD_SHORT_ROW) {                                                                        \
                 SFX(gd_range_##name)(th + j, values + i * n, GD_AT(s0, j), GD_AT(s1, j), GD_AT(s2, j), 0,   \
                                      n, &x->c);                                                             \
