@@ -59,13 +59,19 @@ static void SFX(gd_batch_range)(SFX(gd_range_fn) range, const gd_dense_batch *b,
     }
 }
 
+/* Param groups whose coefficients a dense step keeps on its stack; more are allocated (once per step). */
+#ifndef GD_STACK_GROUPS
+#define GD_STACK_GROUPS 16
+#endif
+
 /* One step of a rule over every array of the batch, from a row of hyperparameters per group. The arrays, laid
  * end to end, are split into equal contiguous pieces, one per thread, so a list of many small arrays
  * parallelises as well as one large one. -1 where the groups' coefficients cannot be allocated. */
 static int SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper *h)
 {
     int64_t n_groups = b->group ? b->n_groups : 1;
-    COEF one, *c = n_groups == 1 ? &one : malloc(sizeof(COEF) * (size_t)n_groups);
+    COEF stack[GD_STACK_GROUPS];
+    COEF *c = n_groups <= GD_STACK_GROUPS ? stack : malloc(sizeof(COEF) * (size_t)n_groups);
     if (c == NULL)
         return -1;
     for (int64_t k = 0; k < n_groups; ++k)
@@ -77,7 +83,7 @@ static int SFX(gd_dense_step)(int rule, const gd_dense_batch *b, const gd_hyper 
 #define GD_BATCH_RANGE(lo, hi) SFX(gd_batch_range)(range, b, lo, hi, c)
     GD_SPLIT(total, gd_threads_for(total * gd_rule_work[rule]), GD_BATCH_RANGE);
 #undef GD_BATCH_RANGE
-    if (c != &one)
+    if (c != stack)
         free(c);
     return 0;
 }

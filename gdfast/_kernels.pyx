@@ -182,9 +182,9 @@ cdef class DenseBatch:
     """Parameters and their state buffers stepped together by one C call.
 
     Pointers to the parameters and slots are taken once, here; the arrays are kept alive by this object.
-    ``groups``: the param group of each array, in [0, n_groups) (None: all in the one group). ``step`` takes the gradients
-    (validated, C-contiguous, same dtype and shapes), the hyperparameters (one Hyperparameters, or a tuple of
-    one per group) and the step number.
+    ``groups``: the param group of each array, in [0, n_groups) (None: all in the one group). ``step`` takes
+    the gradients (validated, C-contiguous, same dtype and shapes), the hyperparameters (one Hyperparameters,
+    or a tuple of one per group) and the step number.
     """
     cdef int rule, is_double, type_num
     cdef list params

@@ -246,3 +246,19 @@ def test_groups_sharing_memory_are_refused():
         gd.SGD([{"params": [w]}, {"params": [w[:2]]}])
     with pytest.raises(ValueError, match=r"params\[1\]: FTRL takes no weight_decay"):
         gd.FTRL([{"params": [np.ones(2)]}, {"params": [np.ones(2)], "weight_decay": 0.1}])
+
+
+def test_more_groups_than_the_step_keeps_on_its_stack():
+    """20 groups (beyond csrc/impl.h's GD_STACK_GROUPS, 16: their coefficients allocated per step), each its own
+    lr: each param ends bitwise where its own optimizer takes it."""
+    rng = np.random.default_rng(6)
+    ps = [rng.standard_normal(5) for _ in range(20)]
+    alone = [p.copy() for p in ps]
+    opt = gd.Adam([{"params": [p], "lr": 0.001 * (k + 1)} for k, p in enumerate(ps)])
+    separate = [gd.Adam([p], lr=0.001 * (k + 1)) for k, p in enumerate(alone)]
+    for grads in gradients(rng, ps, 10):
+        opt.step(grads)
+        for o, g in zip(separate, grads):
+            o.step([g])
+    for p, q in zip(ps, alone):
+        np.testing.assert_array_equal(p, q)

@@ -407,9 +407,8 @@ class Optimizer:
                                      f"{buf.shape} and {buf.dtype}")
                 np.copyto(buf, src)
         opt._t = _validate.check(_STATE_SCALARS, {"t": meta["t"]})["t"]
-        for group, encoded in zip(opt._groups, groups):
+        for group, encoded in zip(opt._groups, groups):  # the kernel arguments are built without it
             group.mu_product = _validate.check(_STATE_SCALARS, {"mu_product": encoded["mu_product"]})["mu_product"]
-        opt._rebuild_arguments()
         opt._sparse.restore(meta, arrays, prefix)
         return opt
 
@@ -449,10 +448,10 @@ class Optimizer:
         if n == 1:
             rows = [{name: _scalar(state[name]) for name in entries}]
         else:
-            if not np.array_equal(np.asarray(state["group_of"]), entries.pop("group_of")):
+            if not np.array_equal(np.asarray(state["group_of"]), entries["group_of"]):
                 raise ValueError(f"state['group_of'] is {np.asarray(state['group_of']).tolist()}, this optimizer's "
                                  f"param groups are {self._group_of}")
-            columns = {name: _vector(state[name], n, f"state[{name!r}]") for name in entries}
+            columns = {name: _vector(state[name], n, f"state[{name!r}]") for name in entries if name != "group_of"}
             rows = [{name: column[k] for name, column in columns.items()} for k in range(n)]
         groups = []
         for k, row in enumerate(rows):
@@ -570,7 +569,7 @@ def _param_groups(params):
     if not (isinstance(params, (list, tuple)) and params and any(isinstance(g, dict) for g in params)):
         arrays, given = _validate.params(params)
         return arrays, given, [0] * len(arrays), [("", {})]
-    arrays, given, group_of, options = [], [], [], []
+    arrays, given, group_of, options, names = [], [], [], [], []
     for k, group in enumerate(params):
         if not isinstance(group, dict):
             raise TypeError(f"params[{k}] must be a dict like the others (param groups), got {type(group).__name__}")
@@ -580,17 +579,10 @@ def _param_groups(params):
         arrays += a
         given += g
         group_of += [k] * len(a)
+        names += [f"params[{k}]['params'][{i}]" for i in range(len(a))]
         options.append((f"params[{k}]", {name: v for name, v in group.items() if name != "params"}))
-    _validate.disjoint(arrays, [f"params[{k}]['params'][{i}]" for k, i in _positions(group_of)])
+    _validate.disjoint(arrays, names)
     return arrays, given, group_of, options
-
-
-def _positions(group_of):
-    """(group, position within it) of each param."""
-    seen = {}
-    for k in group_of:
-        seen[k] = seen.get(k, -1) + 1
-        yield k, seen[k]
 
 
 def _split(params, groups):
